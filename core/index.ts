@@ -1,0 +1,15 @@
+/**
+ * `sansio-iostream/core`: the sans-IO stream state machine, its actions and errors.
+ * Nothing here imports a Node built-in: it runs in browsers, Deno, Bun and workers.
+ * @packageDocumentation
+ */
+export { StreamCore } from './stream-core.js';
+export type { StreamOptions, StreamCoreOptions } from './stream-core.js';
+export type {
+  Action, WantReadAction, PauseReadAction, WriteTheseAction, ResolveRequestAction,
+  StreamChunkAction, CloseWithErrorAction, ClosedAction,
+} from './actions.js';
+export { StreamClosedError, StreamBufferFullError, UnsatisfiableReadError } from './errors.js';
+export { ReadBuffer, type Allocator } from './read-buffer.js';
+export { DelimiterScan } from './delimiter-scan.js';
+export { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';

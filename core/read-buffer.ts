@@ -1,0 +1,192 @@
+/**
+ * The read buffer: the received chunks, kept as they arrived, plus a head offset.
+ *
+ * Receiving never copies (`push` stores the chunk by reference, so no `concat` of the whole
+ * buffer per receive). Taking bytes out returns a `subarray` of the head chunk when the
+ * result lies inside it, and copies exactly once otherwise. Chunks are dropped as soon as
+ * they are fully consumed, so memory follows what is unread.
+ */
+
+/** Allocates the array a copied-out result is written into (Node drivers pass `Buffer.allocUnsafe`). */
+export type Allocator = (size: number) => Uint8Array;
+
+export const defaultAlloc: Allocator = (size) => new Uint8Array(size);
+
+export class ReadBuffer {
+  /** Unread bytes in total. */
+  length = 0;
+  /** Chunks; those before `first` are consumed (cleared lazily to avoid O(n) `shift`). */
+  private chunks: Uint8Array[] = [];
+  private first = 0;
+  /** Bytes of `chunks[first]` already consumed. */
+  private offset = 0;
+
+  constructor(private readonly alloc: Allocator = defaultAlloc) {}
+
+  /** Appends a received chunk. The buffer keeps the reference: the caller must not reuse it. */
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    this.chunks.push(chunk);
+    this.length += n;
+  }
+
+  /** Number of chunks holding unread bytes. */
+  get chunkCount(): number {
+    return this.chunks.length - this.first;
+  }
+
+  /** Removes and returns the first `n` bytes (`n <= length`): a view when they lie in one chunk. */
+  take(n: number): Uint8Array {
+    if (n === 0) return this.alloc(0);
+    const head = this.chunks[this.first] as Uint8Array;
+    const start = this.offset;
+    const avail = head.length - start;
+    if (n <= avail) {
+      // Whole untouched chunk: hand it over as is (no new view object).
+      const out = start === 0 && n === head.length ? head : head.subarray(start, start + n);
+      this.advanceWithin(n, avail);
+      return out;
+    }
+    const out = this.alloc(n);
+    this.copyOut(out, 0, n);
+    return out;
+  }
+
+  /**
+   * Removes and returns up to `max` bytes from the head chunk only, never copying: what a
+   * streaming read hands to its callback.
+   */
+  takeHeadChunk(max: number): Uint8Array {
+    const head = this.chunks[this.first] as Uint8Array;
+    const start = this.offset;
+    const avail = head.length - start;
+    const n = max < avail ? max : avail;
+    const out = start === 0 && n === head.length ? head : head.subarray(start, start + n);
+    this.advanceWithin(n, avail);
+    return out;
+  }
+
+  /** Copies the first `n` bytes (`n <= length`) into `dst` at `at`, removing them. */
+  copyOut(dst: Uint8Array, at: number, n: number): void {
+    let remaining = n;
+    let pos = at;
+    while (remaining > 0) {
+      const head = this.chunks[this.first] as Uint8Array;
+      const start = this.offset;
+      const avail = head.length - start;
+      const k = remaining < avail ? remaining : avail;
+      dst.set(k === head.length ? head : head.subarray(start, start + k), pos);
+      pos += k;
+      remaining -= k;
+      this.advanceWithin(k, avail);
+    }
+  }
+
+  /** Drops the first `n` bytes (`n <= length`). */
+  skip(n: number): void {
+    let remaining = n;
+    while (remaining > 0) {
+      const avail = (this.chunks[this.first] as Uint8Array).length - this.offset;
+      const k = remaining < avail ? remaining : avail;
+      remaining -= k;
+      this.advanceWithin(k, avail);
+    }
+  }
+
+  /**
+   * Position (from the head) of the first occurrence of `delimiter` that starts at or after
+   * `from`, or -1. Only bytes from `from` on are examined, so a caller that remembers where
+   * its last unsuccessful search could have started a match (`length - delimiter.length + 1`)
+   * scans every byte once however the input was chunked.
+   *
+   * The search looks for the delimiter's last byte with the typed array's own `indexOf`
+   * (memchr-like on Node's Buffer) and then checks the preceding bytes, which may lie in
+   * earlier chunks.
+   */
+  indexOf(delimiter: Uint8Array, from: number): number {
+    const dlen = delimiter.length;
+    const last = delimiter[dlen - 1] as number;
+    // `end` is the position of the delimiter's last byte in the candidate match.
+    let end = from + dlen - 1;
+    if (end >= this.length) return -1;
+    const chunks = this.chunks;
+    let ci = this.first;
+    // base = position (from head) of chunks[ci][0]; the head chunk starts at -offset.
+    let base = -this.offset;
+    for (; ci < chunks.length; ci++) {
+      const chunk = chunks[ci] as Uint8Array;
+      const chunkEnd = base + chunk.length;
+      if (end < chunkEnd) {
+        let local = end - base;
+        for (;;) {
+          const hit = chunk.indexOf(last, local);
+          if (hit === -1) break;
+          if (dlen === 1 || this.matchesBefore(delimiter, ci, hit)) return base + hit - dlen + 1;
+          local = hit + 1;
+        }
+        end = chunkEnd;
+      }
+      base = chunkEnd;
+    }
+    return -1;
+  }
+
+  /**
+   * Whether `delimiter[0..dlen-2]` sits right before position `hit` of chunk `ci` (whose byte
+   * at `hit` already equals the delimiter's last byte), walking back across chunks.
+   */
+  private matchesBefore(delimiter: Uint8Array, ci: number, hit: number): boolean {
+    let chunk = this.chunks[ci] as Uint8Array;
+    let pos = hit - 1;
+    let floor = ci === this.first ? this.offset : 0;
+    for (let k = delimiter.length - 2; k >= 0; k--) {
+      while (pos < floor) {
+        if (ci === this.first) return false; // ran past the head: cannot be a match
+        ci--;
+        chunk = this.chunks[ci] as Uint8Array;
+        pos = chunk.length - 1;
+        floor = ci === this.first ? this.offset : 0;
+      }
+      if (chunk[pos] !== delimiter[k]) return false;
+      pos--;
+    }
+    return true;
+  }
+
+  /** Calls `visit` with each unread chunk (a view) in order, starting `skipBytes` in. */
+  forEachChunk(visit: (chunk: Uint8Array) => void, skipBytes = 0): void {
+    let skip = skipBytes + this.offset;
+    for (let i = this.first; i < this.chunks.length; i++) {
+      const chunk = this.chunks[i] as Uint8Array;
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      visit(skip === 0 ? chunk : chunk.subarray(skip));
+      skip = 0;
+    }
+  }
+
+  /** Consumes `k <= avail` bytes of the head chunk, `avail` being what it had unread. */
+  private advanceWithin(k: number, avail: number): void {
+    this.length -= k;
+    if (k < avail) {
+      this.offset += k;
+      return;
+    }
+    // Head chunk used up: release it so its memory can go.
+    this.chunks[this.first] = EMPTY;
+    this.first++;
+    this.offset = 0;
+    if (this.first === this.chunks.length) {
+      this.chunks.length = 0;
+      this.first = 0;
+    } else if (this.first >= 64 && this.first * 2 >= this.chunks.length) {
+      this.chunks.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);

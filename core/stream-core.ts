@@ -1,0 +1,523 @@
+import {
+  PAUSE_READ, WANT_READ,
+  type Action,
+} from './actions.js';
+import { DelimiterScan } from './delimiter-scan.js';
+import { StreamBufferFullError, StreamClosedError, UnsatisfiableReadError } from './errors.js';
+import { ReadBuffer, defaultAlloc, type Allocator } from './read-buffer.js';
+import { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';
+import {
+  checkBuffer, checkDelimiter, checkMaxBytes, checkOptions, checkRegex, checkSize, toBytes,
+} from './validate.js';
+import { WriteQueue } from './write-queue.js';
+
+/** Options of every stream (the public `StreamOptions`). */
+export interface StreamOptions {
+  /** Most bytes a read may need buffered. Default 104857600 (100 MiB). */
+  maxBufferSize?: number;
+  /** Bytes per transport read, and the read-ahead high-water mark. Default 65536. */
+  readChunkSize?: number;
+  /** Most bytes queued unwritten; a write past it is refused. Default Infinity. */
+  maxWriteBufferSize?: number;
+}
+
+/** {@link StreamOptions} plus the hooks a driver gives the core for its platform. */
+export interface StreamCoreOptions extends StreamOptions {
+  /** Allocates copied-out read results (Node drivers: `Buffer.allocUnsafe`). */
+  alloc?: Allocator;
+  /** latin1 decoding for `readUntilRegex` (Node drivers: `Buffer#latin1Slice`). */
+  latin1?: Latin1Decoder;
+}
+
+const NONE = 0;
+const BYTES = 1;
+const UNTIL = 2;
+const REGEX = 3;
+const CLOSE = 4;
+const INTO = 5;
+
+/**
+ * The sans-IO heart of a stream: bytes and requests in, {@link Action}s out.
+ *
+ * Every input is a synchronous call that runs no user code; after each, drain
+ * {@link StreamCore.nextAction} until it returns `undefined`. The core never reads a clock,
+ * starts a timer or touches I/O, so the same inputs always give the same actions.
+ *
+ * Reads come in two forms. `readX()` registers a request and returns its id; its settlement
+ * comes later as a `resolve-request` action (possibly at once, in the queue). `tryReadX()` is
+ * the hot path: it completes the read from the buffer right now and returns the result, or
+ * returns `undefined` having changed nothing a later `readX()` could notice.
+ *
+ * Only one read may be pending. Bytes leave the buffer only into a completed read or a
+ * streaming chunk: cancelling or closing keeps them buffered.
+ */
+export class StreamCore {
+  readonly maxBufferSize: number;
+  readonly readChunkSize: number;
+  readonly maxWriteBufferSize: number;
+
+  private readonly buffer: ReadBuffer;
+  private readonly writes: WriteQueue;
+  private readonly alloc: Allocator;
+  private readonly highWater: number;
+  private readonly delimScan = new DelimiterScan();
+  private readonly regexScan: RegexScan;
+  private readonly empty: Uint8Array;
+
+  private actions: Action[] = [];
+  private actionHead = 0;
+  private nextId = 1;
+  private isClosed = false;
+  private closeError: Error | null = null;
+  private transportReading = false;
+
+  // The pending read, as scalars (no object per read).
+  private readId = 0;
+  private readKind = NONE;
+  private readSize = 0;
+  private readPartial = false;
+  private readStreaming = false;
+  private readMaxBytes = -1;
+  private readTarget: Uint8Array | null = null;
+  private streamedAny = false;
+  /** A scan a failed `tryReadUntil`/`tryReadUntilRegex` left valid for the `readX` that follows. */
+  private primedScan: Uint8Array | RegExp | null = null;
+
+  constructor(options: StreamCoreOptions = {}) {
+    checkOptions(options);
+    this.maxBufferSize = options.maxBufferSize ?? 104857600;
+    this.readChunkSize = options.readChunkSize ?? 65536;
+    this.maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
+    this.alloc = options.alloc ?? defaultAlloc;
+    this.buffer = new ReadBuffer(this.alloc);
+    this.writes = new WriteQueue(this.alloc);
+    this.regexScan = new RegexScan(options.latin1 ?? defaultLatin1);
+    this.highWater = Math.min(this.readChunkSize, this.maxBufferSize);
+    this.empty = this.alloc(0);
+    this.updateInterest();
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** True once the stream is closed (by the user, EOF, or an error). */
+  get closed(): boolean { return this.isClosed; }
+  /** What closed the stream, or `null` (open, or a clean close). */
+  get error(): Error | null { return this.closeError; }
+  /** True while a read request is pending. */
+  get reading(): boolean { return this.readId !== 0; }
+  /** True while written bytes are not yet confirmed by `written()`. */
+  get writing(): boolean { return this.writes.unflushed > 0; }
+  /** Unread bytes buffered. */
+  get readBufferSize(): number { return this.buffer.length; }
+  /** Bytes accepted by `write` and not yet confirmed. */
+  get writeBufferSize(): number { return this.writes.unflushed; }
+  /** Id of the pending read, or 0. */
+  get pendingReadId(): number { return this.readId; }
+
+  /** The next action to carry out, or `undefined` when there is none. */
+  nextAction(): Action | undefined {
+    const actions = this.actions;
+    if (this.actionHead >= actions.length) return undefined;
+    const a = actions[this.actionHead] as Action;
+    actions[this.actionHead++] = undefined as unknown as Action;
+    if (this.actionHead === actions.length) {
+      actions.length = 0;
+      this.actionHead = 0;
+    }
+    return a;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * Reads exactly `n` bytes (`partial`: 1..n as soon as any are there; `streaming`: the bytes go
+   * out as `stream-chunk` actions and the result is empty).
+   */
+  readBytes(n: number, opts?: { partial?: boolean; streaming?: boolean }): number {
+    checkSize(n, 'n');
+    this.checkIdle();
+    return this.register(BYTES, n, opts?.partial === true, opts?.streaming === true, -1, null);
+  }
+
+  /** {@link readBytes} completed now from the buffer, or `undefined` (nothing changed). */
+  tryReadBytes(n: number, partial = false): Uint8Array | undefined {
+    checkSize(n, 'n');
+    this.checkIdle();
+    const buffer = this.buffer;
+    if (buffer.length >= n) return this.consume(n);
+    if (partial && buffer.length > 0) return this.consume(buffer.length);
+    return n === 0 ? this.empty : undefined;
+  }
+
+  /** Reads up to and including the first `delimiter` (a string is UTF-8 encoded). */
+  readUntil(delimiter: Uint8Array | string, opts?: { maxBytes?: number }): number {
+    const d = checkDelimiter(delimiter);
+    const max = checkMaxBytes(opts?.maxBytes);
+    this.checkIdle();
+    if (this.primedScan !== d) this.delimScan.reset(d);
+    this.primedScan = null;
+    return this.register(UNTIL, 0, false, false, max, null);
+  }
+
+  /** {@link readUntil} completed now from the buffer, or `undefined`. */
+  tryReadUntil(delimiter: Uint8Array | string, maxBytes?: number): Uint8Array | undefined {
+    const d = checkDelimiter(delimiter);
+    const max = checkMaxBytes(maxBytes);
+    this.checkIdle();
+    const scan = this.delimScan;
+    if (this.primedScan !== d) scan.reset(d);
+    const end = scan.find(this.buffer);
+    if (end >= 0 && (max < 0 || end <= max)) {
+      this.primedScan = null;
+      return this.consume(end);
+    }
+    this.primedScan = d;
+    return undefined;
+  }
+
+  /**
+   * Reads up to the end of the first match of `regex` against the buffered bytes decoded as
+   * latin1. See {@link RegexScan} for how a search resumes and what it costs.
+   */
+  readUntilRegex(regex: RegExp | string, opts?: { maxBytes?: number }): number {
+    const r = checkRegex(regex);
+    const max = checkMaxBytes(opts?.maxBytes);
+    this.checkIdle();
+    if (this.primedScan !== r) this.regexScan.reset(r);
+    this.primedScan = null;
+    return this.register(REGEX, 0, false, false, max, null);
+  }
+
+  /** {@link readUntilRegex} completed now from the buffer, or `undefined`. */
+  tryReadUntilRegex(regex: RegExp | string, maxBytes?: number): Uint8Array | undefined {
+    const r = checkRegex(regex);
+    const max = checkMaxBytes(maxBytes);
+    this.checkIdle();
+    const scan = this.regexScan;
+    if (this.primedScan !== r) scan.reset(r);
+    const end = scan.find(this.buffer);
+    if (end >= 0 && (max < 0 || end <= max)) {
+      this.primedScan = null;
+      return this.consume(end);
+    }
+    this.primedScan = r;
+    return undefined;
+  }
+
+  /**
+   * Reads everything until the stream closes cleanly (`streaming`: as `stream-chunk` actions).
+   * An error close rejects it and leaves the bytes buffered.
+   */
+  readUntilClose(opts?: { streaming?: boolean }): number {
+    this.checkIdle();
+    return this.register(CLOSE, 0, false, opts?.streaming === true, -1, null);
+  }
+
+  /**
+   * Fills `buf` (`partial`: with 1..buf.length bytes as soon as any are there); the result is
+   * the count. Bytes are copied into `buf` only when the read completes, so a cancelled
+   * `readInto` loses nothing; the cost is that `buf.length` must fit in `maxBufferSize`.
+   */
+  readInto(buf: Uint8Array, opts?: { partial?: boolean }): number {
+    checkBuffer(buf);
+    this.checkIdle();
+    return this.register(INTO, buf.length, opts?.partial === true, false, -1, buf);
+  }
+
+  /** {@link readInto} completed now from the buffer: the count, or -1. */
+  tryReadInto(buf: Uint8Array, partial = false): number {
+    checkBuffer(buf);
+    this.checkIdle();
+    const have = this.buffer.length;
+    const want = buf.length;
+    if (have >= want || (partial && have > 0)) {
+      const n = have < want ? have : want;
+      this.buffer.copyOut(buf, 0, n);
+      this.afterConsume();
+      return n;
+    }
+    return want === 0 ? 0 : -1;
+  }
+
+  /**
+   * Abandons pending read `id`: its slot is freed, nothing is settled (the caller settles its
+   * own handle), and every byte stays buffered. Returns whether `id` was the pending read.
+   */
+  cancel(id: number): boolean {
+    if (id === 0 || id !== this.readId) return false;
+    this.clearRead();
+    this.updateInterest();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Queues `data` (a string is UTF-8 encoded) for the transport; it settles when the transport
+   * confirmed all its bytes through `written()`. The core keeps a reference: the caller must
+   * not change `data` until then. On a closed stream, or past `maxWriteBufferSize`, the write is
+   * refused: a rejecting `resolve-request` is queued and nothing else changes.
+   */
+  write(data: Uint8Array | string): number {
+    const bytes = toBytes(data, 'data');
+    const id = this.nextId++;
+    if (this.isClosed) {
+      this.push({ type: 'resolve-request', id, error: new StreamClosedError(this.closeError) });
+      return id;
+    }
+    if (this.writes.unflushed + bytes.length > this.maxWriteBufferSize) {
+      this.push({
+        type: 'resolve-request', id,
+        error: new StreamBufferFullError(
+          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`),
+      });
+      return id;
+    }
+    const batch = this.writes.add(id, bytes);
+    if (batch !== undefined) this.pushWrite(batch);
+    else this.settleWrites();
+    return id;
+  }
+
+  /** The transport took `n` more bytes of what `write-these` handed it. */
+  written(n: number): void {
+    checkSize(n, 'n');
+    if (this.isClosed) return;
+    if (n > this.writes.inFlight) {
+      throw new RangeError(`written(${n}) exceeds the ${this.writes.inFlight} bytes in flight`);
+    }
+    const batch = this.writes.written(n);
+    this.settleWrites();
+    if (batch !== undefined) this.pushWrite(batch);
+  }
+
+  // ---------------------------------------------------------------- transport events
+
+  /** Bytes arrived from the transport. The core keeps the reference: don't reuse `data`. */
+  receive(data: Uint8Array): void {
+    checkBuffer(data, 'data');
+    if (this.isClosed || data.length === 0) return;
+    this.buffer.push(data);
+    if (this.readId !== 0) this.progress();
+    this.updateInterest();
+  }
+
+  /** The peer closed its side: a clean close. */
+  receiveEof(): void {
+    this.closeWith(null);
+  }
+
+  /** The transport failed: the stream closes with `error` (sticky: every later operation gets it). */
+  receiveError(error: Error): void {
+    if (!(error instanceof Error)) throw new TypeError('receiveError expects an Error');
+    this.closeWith(error);
+  }
+
+  /**
+   * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve, a pending
+   * `readUntilClose` resolves when `error` is absent, every other pending request rejects with
+   * `StreamClosedError { realError: error }`. Queues `close-with-error` then `closed`.
+   */
+  close(error?: Error | null): void {
+    if (error !== undefined && error !== null && !(error instanceof Error)) {
+      throw new TypeError('close(error) expects an Error, null or undefined');
+    }
+    this.closeWith(error ?? null);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private checkIdle(): void {
+    if (this.readId !== 0) throw new Error('Already reading: only one read may be pending at a time');
+  }
+
+  private register(kind: number, size: number, partial: boolean, streaming: boolean,
+    maxBytes: number, target: Uint8Array | null): number {
+    const id = this.nextId++;
+    this.readId = id;
+    this.readKind = kind;
+    this.readSize = size;
+    this.readPartial = partial;
+    this.readStreaming = streaming;
+    this.readMaxBytes = maxBytes;
+    this.readTarget = target;
+    this.streamedAny = false;
+    this.progress();
+    if (this.readId === id && this.isClosed) {
+      // Registered on a closed stream and not satisfiable from what is left.
+      if (kind === CLOSE && this.closeError === null) this.finishUntilClose();
+      else this.rejectRead(new StreamClosedError(this.closeError));
+    }
+    this.updateInterest();
+    return id;
+  }
+
+  /** Tries to complete (or fail) the pending read from the buffer. */
+  private progress(): void {
+    const buffer = this.buffer;
+    switch (this.readKind) {
+      case BYTES: {
+        if (this.readStreaming) {
+          while (buffer.length > 0 && this.readSize > 0) {
+            const chunk = buffer.takeHeadChunk(this.readSize);
+            this.readSize -= chunk.length;
+            this.streamedAny = true;
+            this.push({ type: 'stream-chunk', id: this.readId, data: chunk });
+          }
+          this.afterConsume();
+          if (this.readSize === 0 || (this.readPartial && this.streamedAny)) this.resolveRead(this.empty);
+          return;
+        }
+        const n = this.readSize;
+        if (buffer.length >= n) this.resolveRead(this.consume(n));
+        else if (this.readPartial && buffer.length > 0) this.resolveRead(this.consume(buffer.length));
+        else if (!this.readPartial && n > this.maxBufferSize) {
+          this.fail(new StreamBufferFullError(
+            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+        }
+        return;
+      }
+      case UNTIL:
+      case REGEX: {
+        const end = this.readKind === UNTIL ? this.delimScan.find(buffer) : this.regexScan.find(buffer);
+        const max = this.readMaxBytes;
+        if (end >= 0) {
+          if (max >= 0 && end > max) {
+            this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}): match ends at ${end}`));
+          } else {
+            this.resolveRead(this.consume(end));
+          }
+        } else if (max >= 0 && buffer.length > max) {
+          this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}); ${buffer.length} bytes buffered`));
+        } else if (buffer.length > this.maxBufferSize) {
+          this.fail(new StreamBufferFullError(
+            `read needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+        }
+        return;
+      }
+      case CLOSE: {
+        if (this.readStreaming) {
+          this.streamAll();
+        } else if (buffer.length > this.maxBufferSize) {
+          this.fail(new StreamBufferFullError(
+            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+        }
+        return;
+      }
+      case INTO: {
+        const target = this.readTarget as Uint8Array;
+        const have = buffer.length;
+        const want = target.length;
+        if (have >= want || (this.readPartial && have > 0)) {
+          const n = have < want ? have : want;
+          buffer.copyOut(target, 0, n);
+          this.afterConsume();
+          this.resolveRead(n);
+        } else if (!this.readPartial && want > this.maxBufferSize) {
+          this.fail(new StreamBufferFullError(
+            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private streamAll(): void {
+    const buffer = this.buffer;
+    while (buffer.length > 0) {
+      this.push({ type: 'stream-chunk', id: this.readId, data: buffer.takeHeadChunk(buffer.length) });
+    }
+    this.afterConsume();
+  }
+
+  private finishUntilClose(): void {
+    if (this.readStreaming) {
+      this.streamAll();
+      this.resolveRead(this.empty);
+    } else {
+      this.resolveRead(this.consume(this.buffer.length));
+    }
+  }
+
+  /** A read that can never succeed: close with `error` (or, if closed already, reject it). */
+  private fail(error: Error): void {
+    if (this.isClosed) this.rejectRead(new StreamClosedError(this.closeError));
+    else this.closeWith(error);
+  }
+
+  private closeWith(error: Error | null): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeError = error;
+    this.transportReading = false;
+    if (this.readId !== 0) {
+      if (this.readKind === CLOSE && error === null) this.finishUntilClose();
+      else this.rejectRead(new StreamClosedError(error));
+    }
+    const ids = this.writes.drainAll();
+    for (let i = 0; i < ids.length; i++) {
+      this.push({ type: 'resolve-request', id: ids[i] as number, error: new StreamClosedError(error) });
+    }
+    this.push({ type: 'close-with-error', error });
+    this.push({ type: 'closed', error });
+  }
+
+  private consume(n: number): Uint8Array {
+    const out = this.buffer.take(n);
+    this.afterConsume();
+    return out;
+  }
+
+  /** Bytes left the buffer: scans primed on the old head are void, read-ahead may resume. */
+  private afterConsume(): void {
+    this.primedScan = null;
+    if (!this.transportReading && this.readId === 0) this.updateInterest();
+  }
+
+  private resolveRead(value: Uint8Array | number): void {
+    const id = this.readId;
+    this.clearRead();
+    this.push({ type: 'resolve-request', id, value });
+  }
+
+  private rejectRead(error: Error): void {
+    const id = this.readId;
+    this.clearRead();
+    this.push({ type: 'resolve-request', id, error });
+  }
+
+  private clearRead(): void {
+    this.readId = 0;
+    this.readKind = NONE;
+    this.readTarget = null;
+  }
+
+  /** Emits want-read / pause-read on a change of whether the transport should deliver bytes. */
+  private updateInterest(): void {
+    if (this.isClosed) return;
+    const want = this.readId !== 0 || this.buffer.length < this.highWater;
+    if (want !== this.transportReading) {
+      this.transportReading = want;
+      this.push(want ? WANT_READ : PAUSE_READ);
+    }
+  }
+
+  private pushWrite(chunks: Uint8Array[]): void {
+    let byteLength = 0;
+    for (let i = 0; i < chunks.length; i++) byteLength += (chunks[i] as Uint8Array).length;
+    this.push({ type: 'write-these', chunks, byteLength });
+    this.settleWrites();
+  }
+
+  private settleWrites(): void {
+    const done = this.writes.takeCompleted();
+    if (done === undefined) return;
+    for (let i = 0; i < done.length; i++) this.push({ type: 'resolve-request', id: done[i] as number });
+  }
+
+  private push(action: Action): void {
+    this.actions.push(action);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Argument checks shared by the core's inputs. Each throws synchronously (TypeError for a
+ * wrong type, RangeError for a wrong value) before any state changes, with a message that
+ * names the argument.
+ */
+import type { StreamCoreOptions } from './stream-core.js';
+
+interface Utf8Encoder { encode(input: string): Uint8Array }
+/** `TextEncoder` exists in every runtime we target; reached through globalThis so the core needs no DOM or Node typings. */
+const utf8 = new (globalThis as unknown as { TextEncoder: new () => Utf8Encoder }).TextEncoder();
+
+/** UTF-8 bytes of a string, or the bytes themselves. */
+export function toBytes(data: Uint8Array | string, what: string): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') return utf8.encode(data);
+  throw new TypeError(`${what} must be a Uint8Array or a string, got ${describe(data)}`);
+}
+
+export function checkSize(n: number, what: string): void {
+  if (typeof n !== 'number') throw new TypeError(`${what} must be a number, got ${describe(n)}`);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${String(n)}`);
+  }
+}
+
+export function checkBuffer(buf: Uint8Array, what = 'buf'): void {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array, got ${describe(buf)}`);
+}
+
+// One-entry caches: protocol code reads with the same delimiter or regex again and again, and
+// the core recognises a search it may resume by the identity of what it searches for.
+let lastDelimString: string | null = null;
+let lastDelimBytes: Uint8Array = new Uint8Array(0);
+let lastRegexIn: RegExp | string | null = null;
+let lastRegexOut: RegExp = /(?:)/;
+
+export function checkDelimiter(delimiter: Uint8Array | string): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof delimiter === 'string') {
+    if (delimiter === lastDelimString) return lastDelimBytes;
+    bytes = utf8.encode(delimiter);
+    if (bytes.length > 0) {
+      lastDelimString = delimiter;
+      lastDelimBytes = bytes;
+    }
+  } else if (delimiter instanceof Uint8Array) {
+    bytes = delimiter;
+  } else {
+    throw new TypeError(`delimiter must be a Uint8Array or a string, got ${describe(delimiter)}`);
+  }
+  if (bytes.length === 0) throw new RangeError('delimiter must not be empty');
+  return bytes;
+}
+
+/** The regex to run: non-global and non-sticky, so `exec` always searches from the start. */
+export function checkRegex(regex: RegExp | string): RegExp {
+  if (regex === lastRegexIn) return lastRegexOut;
+  let out: RegExp;
+  if (typeof regex === 'string') {
+    out = new RegExp(regex); // a SyntaxError here is the caller's bad argument
+  } else if (regex instanceof RegExp) {
+    out = regex.global || regex.sticky ? new RegExp(regex.source, regex.flags.replace(/[gy]/g, '')) : regex;
+  } else {
+    throw new TypeError(`regex must be a RegExp or a string, got ${describe(regex)}`);
+  }
+  lastRegexIn = regex;
+  lastRegexOut = out;
+  return out;
+}
+
+/** `maxBytes` as a number, -1 for "no limit". */
+export function checkMaxBytes(maxBytes: number | undefined): number {
+  if (maxBytes === undefined || maxBytes === null) return -1;
+  checkSize(maxBytes, 'maxBytes');
+  return maxBytes;
+}
+
+export function checkOptions(options: StreamCoreOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  const positive = (v: unknown, what: string): void => {
+    if (v === undefined) return;
+    if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${describe(v)}`);
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`${what} must be a positive integer, got ${String(v)}`);
+  };
+  positive(options.maxBufferSize, 'maxBufferSize');
+  positive(options.readChunkSize, 'readChunkSize');
+  const mw = options.maxWriteBufferSize;
+  if (mw !== undefined) {
+    if (typeof mw !== 'number') throw new TypeError(`maxWriteBufferSize must be a number, got ${describe(mw)}`);
+    if (Number.isNaN(mw) || mw < 0 || (mw !== Infinity && !Number.isSafeInteger(mw))) {
+      throw new RangeError(`maxWriteBufferSize must be a non-negative integer or Infinity, got ${String(mw)}`);
+    }
+  }
+  if (options.alloc !== undefined && typeof options.alloc !== 'function') throw new TypeError('alloc must be a function');
+  if (options.latin1 !== undefined && typeof options.latin1 !== 'function') throw new TypeError('latin1 must be a function');
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  return typeof v === 'string' ? `a string` : `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,450 @@
+/**
+ * `BaseIOStream`: the promise/callback facade every driver returns. It owns a
+ * {@link StreamCore}, turns user calls into core inputs, and carries out the core's actions on
+ * a {@link Transport}. Drivers only adapt a transport; everything else lives here, once.
+ *
+ * No Node built-in is imported here: the memory and web drivers ship this file to browsers.
+ */
+import { StreamClosedError } from '../core/errors.js';
+import { StreamCore, type StreamCoreOptions, type StreamOptions } from '../core/stream-core.js';
+import type { Action, ResolveRequestAction, StreamChunkAction } from '../core/actions.js';
+import { checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkBuffer } from '../core/validate.js';
+import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
+
+/** Options every read accepts. */
+export interface ReadOptions<T> {
+  /** Tornado-4.4 style: called with the result on a later tick; the promise is then marked handled. */
+  callback?: (result: T) => void;
+  /** Aborting rejects the pending read with `signal.reason`, frees the read slot, loses no byte. */
+  signal?: AbortSignal;
+}
+export interface ReadBytesOptions<B> extends ReadOptions<B> {
+  /** Resolve as soon as 1..n bytes are available. */
+  partial?: boolean;
+  /** Receive the bytes in arrival order as they come; the final result is then empty. */
+  streamingCallback?: (chunk: B) => void;
+}
+export interface ReadUntilOptions<B> extends ReadOptions<B> {
+  /** Close with `UnsatisfiableReadError` when more than this many bytes arrive without a match. */
+  maxBytes?: number;
+}
+export interface ReadUntilCloseOptions<B> extends ReadOptions<B> {
+  streamingCallback?: (chunk: B) => void;
+}
+export interface ReadIntoOptions extends ReadOptions<number> {
+  partial?: boolean;
+}
+
+/** Platform hooks a driver passes to the facade (not user options). */
+export interface DriverHooks {
+  alloc?: StreamCoreOptions['alloc'];
+  latin1?: StreamCoreOptions['latin1'];
+  /** Where close callbacks run (default: `setImmediate`, or a zero timeout). */
+  schedule?: Scheduler;
+}
+
+type Settle = { resolve: (v: never) => void; reject: (e: unknown) => void };
+const noop = (): void => {};
+
+/**
+ * A buffered, promise-based byte stream with Tornado's `BaseIOStream` behaviour.
+ *
+ * Reads (`readBytes`, `readUntil`, `readUntilRegex`, `readUntilClose`, `readInto`) return
+ * promises; only one may be pending at a time. Writes may be issued at any time and are sent
+ * in order. Misuse throws synchronously and changes nothing; anything that happens on the
+ * transport is reported through promises, `error` and the close callback — never as an
+ * unhandled rejection or an uncaught exception.
+ *
+ * @typeParam B - the byte type reads resolve with (`Buffer` on Node drivers).
+ */
+export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIterable<B> {
+  /** The state machine behind this stream. For drivers and diagnostics. */
+  protected readonly core: StreamCore;
+  private transport: Transport | null = null;
+  private readonly schedule: Scheduler;
+  private wantRead = false;
+  private heldWrites: Uint8Array[][] = [];
+  private detached = false;
+
+  // The pending read's handle (at most one; no per-read object).
+  private readId = 0;
+  private readResolve: ((v: never) => void) | null = null;
+  private readReject: ((e: unknown) => void) | null = null;
+  private readStreaming: ((chunk: B) => void) | null = null;
+  private readSignal: AbortSignal | null = null;
+  private readonly onAbort = (): void => { this.abortRead(); };
+
+  private readonly writeHandles = new Map<number, Settle>();
+  private closeCallback: (() => void) | null = null;
+  private closedSeen = false;
+
+  /** The sink a driver's transport reports into (after `attachTransport`). */
+  protected readonly sink: TransportSink;
+
+  constructor(options: StreamOptions = {}, hooks: DriverHooks = {}) {
+    const coreOptions: StreamCoreOptions = { ...options };
+    if (hooks.alloc) coreOptions.alloc = hooks.alloc;
+    if (hooks.latin1) coreOptions.latin1 = hooks.latin1;
+    this.core = new StreamCore(coreOptions);
+    this.schedule = hooks.schedule ?? macrotask;
+    const core = this.core;
+    this.sink = {
+      receive: (data) => { if (!this.detached) { core.receive(data); this.drain(); } },
+      eof: () => { if (!this.detached) { core.receiveEof(); this.drain(); } },
+      error: (err) => { if (!this.detached) { core.receiveError(err); this.drain(); } },
+      written: (n) => { if (!this.detached) { core.written(n); this.drain(); } },
+    };
+    this.drain();
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /**
+   * Reads exactly `n` bytes. With `partial`, resolves as soon as 1..n bytes are available.
+   * With `streamingCallback`, the bytes go to it in arrival order and the result is empty.
+   * `n = 0` resolves with an empty buffer. A non-partial `n` above `maxBufferSize` closes the
+   * stream with `StreamBufferFullError`.
+   */
+  readBytes(n: number, opts?: ReadBytesOptions<B>): Promise<B> {
+    checkSize(n, 'n');
+    const o = readOpts(opts);
+    const streaming = o?.streamingCallback;
+    if (o?.signal?.aborted) return this.abortedEarly(o);
+    if (streaming === undefined) {
+      const v = this.core.tryReadBytes(n, o?.partial === true);
+      if (v !== undefined) return this.done(v as B, o);
+    }
+    const id = this.core.readBytes(n, { partial: o?.partial === true, streaming: streaming !== undefined });
+    return this.pending(id, o, streaming ?? null);
+  }
+
+  /**
+   * Reads up to and including the first `delimiter` (a string is UTF-8 encoded). With
+   * `maxBytes`, more than that many bytes without a match closes the stream with
+   * `UnsatisfiableReadError` (a match ending within `maxBytes` succeeds).
+   */
+  readUntil(delimiter: Uint8Array | string, opts?: ReadUntilOptions<B>): Promise<B> {
+    const o = readOpts(opts);
+    if (o?.signal?.aborted) {
+      checkDelimiter(delimiter);
+      checkMaxBytes(o.maxBytes);
+      return this.abortedEarly(o);
+    }
+    const v = this.core.tryReadUntil(delimiter, o?.maxBytes);
+    if (v !== undefined) return this.done(v as B, o);
+    return this.pending(this.core.readUntil(delimiter, o), o, null);
+  }
+
+  /**
+   * Reads up to the end of the first match of `regex` against the buffered bytes decoded as
+   * latin1 (one char per byte). A match is taken as soon as it appears, so end the regex with
+   * a terminator. `maxBytes` as for {@link readUntil}.
+   */
+  readUntilRegex(regex: RegExp | string, opts?: ReadUntilOptions<B>): Promise<B> {
+    const o = readOpts(opts);
+    if (o?.signal?.aborted) {
+      checkRegex(regex);
+      checkMaxBytes(o.maxBytes);
+      return this.abortedEarly(o);
+    }
+    const v = this.core.tryReadUntilRegex(regex, o?.maxBytes);
+    if (v !== undefined) return this.done(v as B, o);
+    return this.pending(this.core.readUntilRegex(regex, o), o, null);
+  }
+
+  /**
+   * Reads everything until the stream closes cleanly (peer EOF or `close()`). A close caused
+   * by an error rejects with `StreamClosedError { realError }` instead, leaving the bytes
+   * buffered, so a truncated body never looks complete.
+   */
+  readUntilClose(opts?: ReadUntilCloseOptions<B>): Promise<B> {
+    const o = readOpts(opts);
+    if (o?.signal?.aborted) return this.abortedEarly(o);
+    const streaming = o?.streamingCallback;
+    const id = this.core.readUntilClose({ streaming: streaming !== undefined });
+    return this.pending(id, o, streaming ?? null);
+  }
+
+  /**
+   * Fills `buf` and resolves with the count (`partial`: 1..buf.length as soon as any bytes
+   * are there). Bytes are copied into `buf` only when the read completes, so an aborted
+   * `readInto` leaves them buffered.
+   */
+  readInto(buf: Uint8Array, opts?: ReadIntoOptions): Promise<number> {
+    checkBuffer(buf);
+    const o = readOpts(opts);
+    if (o?.signal?.aborted) return this.abortedEarly(o);
+    const n = this.core.tryReadInto(buf, o?.partial === true);
+    if (n >= 0) return this.done(n, o);
+    return this.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  /**
+   * Writes `data` (strings are UTF-8) after everything written before. Resolves when its
+   * bytes were handed to the transport. Don't change `data` until then. Rejects with
+   * `StreamClosedError` on a closed stream and with `StreamBufferFullError` (queuing nothing)
+   * when it would take the unflushed bytes past `maxWriteBufferSize`.
+   */
+  write(data: Uint8Array | string, callback?: () => void): Promise<void> {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new TypeError('callback must be a function');
+    }
+    const id = this.core.write(data);
+    const p = new Promise<void>((resolve, reject) => {
+      this.writeHandles.set(id, { resolve: resolve as (v: never) => void, reject });
+    });
+    this.drain();
+    if (callback !== undefined) this.attachCallback(p, callback);
+    return p;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /**
+   * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve; a pending
+   * `readUntilClose` resolves unless `error` is given; everything else pending rejects with
+   * `StreamClosedError { realError: error }`. The close callback runs later, once.
+   */
+  close(error?: Error | null): void {
+    this.core.close(error);
+    this.drain();
+  }
+
+  /**
+   * Sets the function called once when the stream closes, after every operation pending at
+   * the close has settled and its handlers have run (never inside `close()`). Set after the
+   * close, it still runs (on a later tick). `null` removes it.
+   */
+  setCloseCallback(callback: (() => void) | null): void {
+    if (callback !== null && typeof callback !== 'function') {
+      throw new TypeError('close callback must be a function or null');
+    }
+    this.closeCallback = callback;
+    if (callback !== null && this.closedSeen) this.scheduleCloseCallback();
+  }
+
+  /** Whether the stream is closed. */
+  closed(): boolean { return this.core.closed; }
+  /** Whether a read is pending. */
+  reading(): boolean { return this.core.reading; }
+  /** Whether written bytes are still waiting for the transport. */
+  writing(): boolean { return this.core.writing; }
+  /** What closed the stream (`null` while open or after a clean close). */
+  get error(): Error | null { return this.core.error; }
+
+  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. */
+  setNodelay(value: boolean): void {
+    this.transport?.setNoDelay?.(value);
+  }
+
+  /** The chunks as they arrive; ends at a clean close, throws the close error otherwise. */
+  async *[Symbol.asyncIterator](): AsyncIterator<B> {
+    const size = this.core.readChunkSize;
+    for (;;) {
+      if (this.core.closed && this.core.readBufferSize === 0) {
+        if (this.core.error === null) return;
+        throw new StreamClosedError(this.core.error);
+      }
+      yield await this.readBytes(size, { partial: true });
+    }
+  }
+
+  // ------------------------------------------------------------------ for drivers
+
+  /**
+   * Connects the facade to its transport and returns the sink the transport reports into.
+   * Reads and writes issued before this wait: held writes go out now, in order.
+   */
+  protected attachTransport(transport: Transport): TransportSink {
+    this.transport = transport;
+    if (this.core.closed) {
+      transport.close(this.core.error);
+      return this.sink;
+    }
+    const held = this.heldWrites;
+    this.heldWrites = [];
+    for (const chunks of held) transport.write(chunks, byteLengthOf(chunks));
+    if (this.wantRead) transport.resume();
+    return this.sink;
+  }
+
+  /** Whether a transport is attached. */
+  protected get attached(): boolean { return this.transport !== null; }
+
+  /**
+   * Ends this stream's use of its transport without closing the transport (STARTTLS hands it
+   * on). The stream is closed; its close callback does not run.
+   */
+  protected detachTransport(): void {
+    this.closeCallback = null;
+    this.detached = true;
+    this.transport = null;
+    this.core.close();
+    this.drain();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Carries out every queued core action. Re-entrant: a nested call just continues the queue. */
+  protected drain(): void {
+    const core = this.core;
+    for (let a: Action | undefined = core.nextAction(); a !== undefined; a = core.nextAction()) {
+      switch (a.type) {
+        case 'resolve-request': this.settle(a); break;
+        case 'stream-chunk': this.streamChunk(a); break;
+        case 'want-read':
+          this.wantRead = true;
+          this.transport?.resume();
+          break;
+        case 'pause-read':
+          this.wantRead = false;
+          this.transport?.pause();
+          break;
+        case 'write-these':
+          if (this.transport !== null) this.transport.write(a.chunks, a.byteLength);
+          else if (!this.detached) this.heldWrites.push(a.chunks);
+          break;
+        case 'close-with-error':
+          this.heldWrites = [];
+          this.transport?.close(a.error);
+          break;
+        case 'closed':
+          this.closedSeen = true;
+          if (this.closeCallback !== null) this.scheduleCloseCallback();
+          break;
+      }
+    }
+  }
+
+  private settle(a: ResolveRequestAction): void {
+    if (a.id === this.readId) {
+      const resolve = this.readResolve as (v: unknown) => void;
+      const reject = this.readReject as (e: unknown) => void;
+      this.clearRead();
+      if (a.error !== undefined) reject(a.error);
+      else resolve(a.value);
+      return;
+    }
+    const h = this.writeHandles.get(a.id);
+    if (h === undefined) return;
+    this.writeHandles.delete(a.id);
+    if (a.error !== undefined) h.reject(a.error);
+    else (h.resolve as () => void)();
+  }
+
+  private streamChunk(a: StreamChunkAction): void {
+    const cb = this.readStreaming;
+    if (cb === null || a.id !== this.readId) return;
+    const data = a.data as B;
+    // Never inside the call that started the read, and in arrival order: a microtask per
+    // chunk keeps both (the read's own settlement is queued after its chunks).
+    queueMicrotask(() => {
+      try {
+        cb(data);
+      } catch (err) {
+        this.close(asError(err));
+      }
+    });
+  }
+
+  private pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: B) => void) | null): Promise<T> {
+    const p = new Promise<T>((resolve, reject) => {
+      this.readResolve = resolve as (v: never) => void;
+      this.readReject = reject;
+    });
+    this.readId = id;
+    this.readStreaming = streaming;
+    const signal = o?.signal;
+    if (signal !== undefined) {
+      this.readSignal = signal;
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    this.drain();
+    if (o?.callback !== undefined) this.attachCallback(p, o.callback);
+    return p;
+  }
+
+  private done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> {
+    this.drain(); // consuming may have resumed read-ahead
+    const p = Promise.resolve(value);
+    if (o?.callback !== undefined) this.attachCallback(p, o.callback);
+    return p;
+  }
+
+  private abortedEarly<T>(o: ReadOptions<T>): Promise<T> {
+    if (this.core.reading) throw new Error('Already reading: only one read may be pending at a time');
+    const p = Promise.reject((o.signal as AbortSignal).reason);
+    if (o.callback !== undefined) p.catch(noop);
+    return p;
+  }
+
+  private abortRead(): void {
+    const signal = this.readSignal;
+    if (signal === null || this.readId === 0) return;
+    const reject = this.readReject as (e: unknown) => void;
+    this.core.cancel(this.readId);
+    this.clearRead();
+    reject(signal.reason);
+    this.drain();
+  }
+
+  private clearRead(): void {
+    this.readId = 0;
+    this.readResolve = null;
+    this.readReject = null;
+    this.readStreaming = null;
+    if (this.readSignal !== null) {
+      this.readSignal.removeEventListener('abort', this.onAbort);
+      this.readSignal = null;
+    }
+  }
+
+  /** Runs a Tornado-4.4 callback with the result; marks the promise handled; a throw closes the stream. */
+  private attachCallback<T>(p: Promise<T>, callback: (v: T) => void): void {
+    p.then((v) => {
+      try {
+        callback(v);
+      } catch (err) {
+        this.close(asError(err));
+      }
+    }, noop);
+  }
+
+  private scheduleCloseCallback(): void {
+    this.schedule(() => {
+      const cb = this.closeCallback;
+      this.closeCallback = null;
+      if (cb !== null) cb();
+    });
+  }
+}
+
+function readOpts<O extends ReadOptions<never>>(opts: O | undefined): O | undefined {
+  if (opts === undefined) return undefined;
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
+  const o = opts as unknown as ReadOptions<unknown> & { streamingCallback?: unknown; partial?: unknown };
+  if (o.callback !== undefined && typeof o.callback !== 'function') throw new TypeError('callback must be a function');
+  if (o.streamingCallback !== undefined && typeof o.streamingCallback !== 'function') {
+    throw new TypeError('streamingCallback must be a function');
+  }
+  if (o.partial !== undefined && typeof o.partial !== 'boolean') throw new TypeError('partial must be a boolean');
+  const s = o.signal as unknown;
+  if (s !== undefined && (typeof s !== 'object' || s === null || typeof (s as AbortSignal).addEventListener !== 'function'
+    || typeof (s as AbortSignal).aborted !== 'boolean')) {
+    throw new TypeError('signal must be an AbortSignal');
+  }
+  return opts;
+}
+
+function byteLengthOf(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
+}
+
+/** A thrown value as an Error (user code may throw anything). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,15 @@
+/**
+ * `sansio-iostream`: Tornado-style buffered byte streams over any transport.
+ *
+ * The root entry point: the shared {@link BaseIOStream} facade, the Node drivers, the errors,
+ * and the in-memory driver.
+ * @packageDocumentation
+ */
+export { BaseIOStream, asError } from './base.js';
+export type {
+  ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, DriverHooks,
+} from './base.js';
+export type { Transport, TransportSink, Scheduler } from './transport.js';
+export { StreamClosedError, StreamBufferFullError, UnsatisfiableReadError } from '../core/errors.js';
+export type { StreamOptions } from '../core/stream-core.js';
+export * from './memory.js';

@@ -1,0 +1,44 @@
+import { defineConfig } from "rollup";
+import typescript from "@rollup/plugin-typescript";
+import { dts } from "rollup-plugin-dts";
+import { builtinModules } from "node:module";
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8"));
+
+// One entry per public subpath in package.json "exports".
+const input = {
+  index: "drivers/index.ts",
+  core: "core/index.ts",
+  memory: "drivers/memory.ts",
+  web: "drivers/web.ts",
+  conformance: "conformance/index.ts",
+};
+
+const external = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+];
+
+export default defineConfig([
+  {
+    input,
+    external,
+    plugins: [typescript({ tsconfig: "./tsconfig.build.json" })],
+    output: [
+      { dir: "dist", format: "es", entryFileNames: "[name].js", chunkFileNames: "chunks/[name]-[hash].js", sourcemap: true },
+      { dir: "dist", format: "cjs", entryFileNames: "[name].cjs", chunkFileNames: "chunks/[name]-[hash].cjs", sourcemap: true, exports: "named" },
+    ],
+  },
+  {
+    input,
+    external,
+    plugins: [dts({ tsconfig: "./tsconfig.build.json" })],
+    output: [
+      { dir: "dist", format: "es", entryFileNames: "[name].d.ts", chunkFileNames: "chunks/[name]-[hash].d.ts" },
+      { dir: "dist", format: "es", entryFileNames: "[name].d.cts", chunkFileNames: "chunks/[name]-[hash].d.cts" },
+    ],
+  },
+]);
