@@ -247,7 +247,16 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
         if (this.core.error === null) return;
         throw new StreamClosedError(this.core.error);
       }
-      yield await this.readBytes(size, { partial: true });
+      let chunk: B;
+      try {
+        chunk = await this.readBytes(size, { partial: true });
+      } catch (err) {
+        // A clean close while the read waited on an empty buffer is the end of the data.
+        if (err instanceof StreamClosedError && this.core.closed && this.core.error === null
+          && this.core.readBufferSize === 0) return;
+        throw err;
+      }
+      yield chunk;
     }
   }
 
