@@ -20,6 +20,15 @@ export class ReadBuffer {
   private first = 0;
   /** Bytes of `chunks[first]` already consumed. */
   private offset = 0;
+  /** Bytes consumed since the buffer was created: the stream offset of the head. */
+  private consumed = 0;
+  // Where the last search stopped, as (chunk index, stream offset of that chunk's first byte),
+  // so a resumed search starts there instead of walking the chunk list from the head: with
+  // byte-at-a-time delivery that walk alone made a k-chunk message cost O(k²).
+  private cursorIndex = -1;
+  private cursorStart = 0;
+  /** Position (from the head) of the first byte of the chunk `locate` returned. */
+  private locatedBase = 0;
 
   constructor(private readonly alloc: Allocator = defaultAlloc) {}
 
@@ -111,25 +120,52 @@ export class ReadBuffer {
     let end = from + dlen - 1;
     if (end >= this.length) return -1;
     const chunks = this.chunks;
-    let ci = this.first;
-    // base = position (from head) of chunks[ci][0]; the head chunk starts at -offset.
-    let base = -this.offset;
-    for (; ci < chunks.length; ci++) {
+    let ci = this.locate(end);
+    let base = this.locatedBase;
+    for (;;) {
       const chunk = chunks[ci] as Uint8Array;
-      const chunkEnd = base + chunk.length;
-      if (end < chunkEnd) {
-        let local = end - base;
-        for (;;) {
-          const hit = chunk.indexOf(last, local);
-          if (hit === -1) break;
-          if (dlen === 1 || this.matchesBefore(delimiter, ci, hit)) return base + hit - dlen + 1;
-          local = hit + 1;
-        }
-        end = chunkEnd;
+      let local = end - base;
+      for (;;) {
+        const hit = chunk.indexOf(last, local);
+        if (hit === -1) break;
+        if (dlen === 1 || this.matchesBefore(delimiter, ci, hit)) return base + hit - dlen + 1;
+        local = hit + 1;
       }
-      base = chunkEnd;
+      if (ci + 1 === chunks.length) break;
+      base += chunk.length;
+      end = base;
+      ci++;
     }
+    // Leave the cursor on the last chunk searched: the next search resumes inside it.
+    this.cursorIndex = ci;
+    this.cursorStart = this.consumed + base;
     return -1;
+  }
+
+  /**
+   * Index of the chunk holding position `pos` (< length) from the head; sets `locatedBase`.
+   * Starts from the cursor when it lies at or before `pos`, so forward searches are amortised O(1).
+   */
+  private locate(pos: number): number {
+    const chunks = this.chunks;
+    const target = this.consumed + pos;
+    let i: number;
+    let start: number;
+    if (this.cursorIndex >= this.first && this.cursorIndex < chunks.length && this.cursorStart <= target) {
+      i = this.cursorIndex;
+      start = this.cursorStart;
+    } else {
+      i = this.first;
+      start = this.consumed - this.offset;
+    }
+    for (let len = (chunks[i] as Uint8Array).length; start + len <= target; len = (chunks[i] as Uint8Array).length) {
+      start += len;
+      i++;
+    }
+    this.cursorIndex = i;
+    this.cursorStart = start;
+    this.locatedBase = start - this.consumed;
+    return i;
   }
 
   /**
@@ -154,23 +190,21 @@ export class ReadBuffer {
     return true;
   }
 
-  /** Calls `visit` with each unread chunk (a view) in order, starting `skipBytes` in. */
+  /** Calls `visit` with each unread chunk (a view) in order, starting `skipBytes` (< length) in. */
   forEachChunk(visit: (chunk: Uint8Array) => void, skipBytes = 0): void {
-    let skip = skipBytes + this.offset;
-    for (let i = this.first; i < this.chunks.length; i++) {
+    if (skipBytes >= this.length) return;
+    const first = this.locate(skipBytes);
+    const skip = skipBytes - this.locatedBase;
+    for (let i = first; i < this.chunks.length; i++) {
       const chunk = this.chunks[i] as Uint8Array;
-      if (skip >= chunk.length) {
-        skip -= chunk.length;
-        continue;
-      }
-      visit(skip === 0 ? chunk : chunk.subarray(skip));
-      skip = 0;
+      visit(i === first && skip > 0 ? chunk.subarray(skip) : chunk);
     }
   }
 
   /** Consumes `k <= avail` bytes of the head chunk, `avail` being what it had unread. */
   private advanceWithin(k: number, avail: number): void {
     this.length -= k;
+    this.consumed += k;
     if (k < avail) {
       this.offset += k;
       return;
@@ -182,8 +216,10 @@ export class ReadBuffer {
     if (this.first === this.chunks.length) {
       this.chunks.length = 0;
       this.first = 0;
+      this.cursorIndex = -1;
     } else if (this.first >= 64 && this.first * 2 >= this.chunks.length) {
       this.chunks.splice(0, this.first);
+      this.cursorIndex -= this.first;
       this.first = 0;
     }
   }
