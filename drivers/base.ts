@@ -279,6 +279,12 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     return this.sink;
   }
 
+  /**
+   * The stream closed while no transport was attached (e.g. during `connect` or a TLS
+   * handshake): a driver releases whatever it was setting up. Called once, from the drain.
+   */
+  protected closedBeforeAttach(_error: Error | null): void {}
+
   /** Whether a transport is attached. */
   protected get attached(): boolean { return this.transport !== null; }
 
@@ -317,7 +323,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
           break;
         case 'close-with-error':
           this.heldWrites = [];
-          this.transport?.close(a.error);
+          if (this.transport !== null) this.transport.close(a.error);
+          else if (!this.detached) this.closedBeforeAttach(a.error);
           break;
         case 'closed':
           this.closedSeen = true;

@@ -13,3 +13,6 @@ export type { Transport, TransportSink, Scheduler } from './transport.js';
 export { StreamClosedError, StreamBufferFullError, UnsatisfiableReadError } from '../core/errors.js';
 export type { StreamOptions } from '../core/stream-core.js';
 export * from './memory.js';
+export * from './net.js';
+export * from './tls.js';
+export * from './pipe.js';

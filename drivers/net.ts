@@ -1,0 +1,165 @@
+/**
+ * `IOStream`: the stream over a Node `net.Socket` (TCP or a Unix socket), Tornado's
+ * `tornado.iostream.IOStream`, with `startTls` to upgrade it in place.
+ */
+import * as net from 'node:net';
+import { StreamClosedError } from '../core/errors.js';
+import type { StreamOptions } from '../core/stream-core.js';
+import { BaseIOStream } from './base.js';
+import {
+  SocketTransport, checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
+} from './node-hooks.js';
+import { SSLIOStream, type SSLOptions } from './tls.js';
+
+export type { SocketAddress } from './node-hooks.js';
+
+/** Options of `connect`. */
+export interface ConnectOptions {
+  /** TLS only: the name to send (SNI) and to verify the certificate against; default the host. */
+  serverHostname?: string;
+}
+
+/**
+ * A {@link BaseIOStream} over a Node `net.Socket`; reads resolve with `Buffer`.
+ *
+ * Wrap a connected socket (`new IOStream(socket)`, e.g. one a `net.Server` accepted), or create
+ * the stream unconnected and call {@link IOStream.connect}. Reads and writes issued before the
+ * connection is up wait for it. Resets and broken pipes close the stream with
+ * `StreamClosedError { realError }`; the socket never emits an unhandled 'error'.
+ */
+export class IOStream extends BaseIOStream<Buffer> {
+  private sock: net.Socket | null;
+  private transportRef: SocketTransport | null = null;
+  private readonly streamOptions: StreamOptions;
+  private connectReject: ((err: Error) => void) | null = null;
+  private stopWaiting: (() => void) | null = null;
+  private host: string | undefined;
+  private noDelay: boolean | undefined;
+
+  /**
+   * @param socket - a connected socket (attached at once), a connecting one (attached when it
+   *   connects) or an unconnected one (connected by {@link IOStream.connect}); omitted, `connect`
+   *   creates one.
+   */
+  constructor(socket?: net.Socket, options: StreamOptions = {}) {
+    if (socket !== undefined && !(socket instanceof net.Socket)) {
+      throw new TypeError('socket must be a net.Socket');
+    }
+    super(options, nodeHooks);
+    this.streamOptions = { ...options };
+    this.sock = socket ?? null;
+    if (socket === undefined) return;
+    guardSocket(socket);
+    if (socket.destroyed) {
+      this.close(socket.errored ?? null);
+    } else if (isConnected(socket)) {
+      this.attachSocket(socket);
+    } else if (socket.connecting) {
+      this.waitConnect(socket, null).catch(() => {});
+    }
+  }
+
+  /** The underlying socket (`null` before `connect` creates it). */
+  get socket(): net.Socket | null {
+    return this.sock;
+  }
+
+  /**
+   * Connects to `address` and resolves with this stream. A failure (`ECONNREFUSED`, DNS, ...)
+   * closes the stream and rejects with `StreamClosedError` whose `realError` is the cause.
+   * Throws synchronously if the stream is already connected or connecting.
+   */
+  connect(address: SocketAddress, opts?: ConnectOptions): Promise<this> {
+    checkAddress(address);
+    if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
+      throw new TypeError('options must be an object');
+    }
+    if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
+    if (this.attached || this.connectReject !== null || (this.sock !== null && !this.sock.pending)) {
+      throw new Error('IOStream is already connected or connecting');
+    }
+    if ('port' in address) this.host = address.host ?? 'localhost';
+    const socket = this.sock ?? new net.Socket();
+    this.sock = socket;
+    return this.waitConnect(socket, address);
+  }
+
+  /**
+   * Upgrades this connection to TLS and resolves with the new {@link SSLIOStream} once the
+   * handshake is done. This stream is detached (closed, socket left open) and the new stream
+   * owns the socket. Throws synchronously, changing nothing, unless the stream is connected
+   * and idle: no pending read or write and no buffered byte (bytes read before the upgrade
+   * would be plaintext injected into the TLS session). The client side verifies the
+   * certificate and `serverHostname` (default: the host given to `connect`) unless
+   * `sslOptions` says otherwise. A handshake failure rejects with the TLS error itself.
+   */
+  startTls(serverSide: boolean, sslOptions?: SSLOptions, serverHostname?: string): Promise<SSLIOStream> {
+    if (typeof serverSide !== 'boolean') throw new TypeError('serverSide must be a boolean');
+    if (serverHostname !== undefined && typeof serverHostname !== 'string') {
+      throw new TypeError('serverHostname must be a string');
+    }
+    if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
+    const transport = this.transportRef;
+    if (transport === null) throw new Error('IOStream is not connected; cannot start TLS');
+    if (this.reading() || this.writing() || this.core.readBufferSize > 0 || transport.socket.readableLength > 0) {
+      throw new Error('IOStream is not idle (pending read or write, or buffered data); cannot start TLS');
+    }
+    const socket = transport.detach();
+    this.transportRef = null;
+    this.sock = null; // handed off: not ours to destroy any more
+    this.detachTransport();
+    const hostname = serverHostname ?? this.host ?? socket.remoteAddress;
+    const ssl = new SSLIOStream(socket, {
+      ...this.streamOptions,
+      serverSide,
+      ...(sslOptions !== undefined ? { sslOptions } : {}),
+      ...(hostname !== undefined && !serverSide ? { serverHostname: hostname } : {}),
+    });
+    return ssl.waitForHandshake();
+  }
+
+  override setNodelay(value: boolean): void {
+    this.noDelay = value;
+    super.setNodelay(value);
+  }
+
+  /** A stream closed before its socket was attached must not leak it. */
+  protected override closedBeforeAttach(): void {
+    // `sock` is undefined while the base constructor runs.
+    if (this.sock != null) this.dropUnattached();
+  }
+
+  private waitConnect(socket: net.Socket, address: SocketAddress | null): Promise<this> {
+    return new Promise<this>((resolve, reject) => {
+      this.connectReject = reject;
+      this.stopWaiting = whenConnected(socket, address, (err) => {
+        this.stopWaiting = null;
+        if (err !== null) {
+          this.close(err); // rejects through dropUnattached, with the cause as realError
+          return;
+        }
+        this.connectReject = null;
+        this.attachSocket(socket);
+        resolve(this);
+      });
+    });
+  }
+
+  private attachSocket(socket: net.Socket): void {
+    const transport = new SocketTransport(socket, this.sink);
+    this.transportRef = transport;
+    if (this.noDelay !== undefined) transport.setNoDelay(this.noDelay);
+    this.attachTransport(transport);
+  }
+
+  private dropUnattached(): void {
+    const socket = this.sock as net.Socket;
+    this.stopWaiting?.();
+    this.stopWaiting = null;
+    if (!socket.destroyed) socket.destroy();
+    const reject = this.connectReject;
+    this.connectReject = null;
+    reject?.(new StreamClosedError(this.error));
+  }
+}
+
