@@ -1,0 +1,409 @@
+/**
+ * `PipeIOStream`: Tornado's pipe stream over one end of a pipe/FIFO (an fd), over Node
+ * Readable/Writable streams, or over a child process's stdout/stdin.
+ *
+ * How an fd is opened: a pipe end is non-blocking I/O, so it goes through `net.Socket({ fd })`
+ * (libuv polls it) rather than `fs` streams, which expect blocking fds and would park a
+ * thread-pool thread on every read (nodejs/node#3641, #23220). `net.Socket` must be told the
+ * direction: without `readable: false` it starts reading at once, and libuv refuses to read a
+ * write-only end (`ENOTCONN`), which destroys the socket and closes the fd. Node has no
+ * `fcntl(F_GETFL)`, so the direction comes from the fd's access mode in `/proc/self/fdinfo`
+ * on Linux and, elsewhere, from a zero-byte `write` probe (`EBADF` ⇒ read end); see
+ * {@link detectDirection}.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
+import { StreamClosedError } from '../core/errors.js';
+import type { StreamOptions } from '../core/stream-core.js';
+import { checkBuffer, checkDelimiter, checkMaxBytes, checkRegex, checkSize } from '../core/validate.js';
+import {
+  BaseIOStream, type ReadBytesOptions, type ReadIntoOptions, type ReadUntilCloseOptions, type ReadUntilOptions,
+} from './base.js';
+import { codedError, nodeHooks } from './node-hooks.js';
+import type { Transport, TransportSink } from './transport.js';
+
+/** Which way bytes flow through a {@link PipeIOStream}. */
+export type PipeDirection = 'read' | 'write' | 'both';
+
+/** Options of `new PipeIOStream(fd, options)`. */
+export interface PipeIOStreamOptions extends StreamOptions {
+  /**
+   * Use the fd in this direction only. Detected when omitted: a FIFO/pipe end is `read` or
+   * `write` by its access mode (`both` for an `O_RDWR` FIFO on Linux), a Unix socket is `both`.
+   * Asking for a direction the fd was not opened for throws a `TypeError`.
+   */
+  direction?: PipeDirection;
+}
+
+interface Ends { readable: Readable | null; writable: Writable | null; label: string }
+
+// fromStreams/fromChild hand their streams to the constructor through this slot, so the
+// public constructor keeps Tornado's `(fd, options)` shape.
+let adopting: Ends | null = null;
+
+/**
+ * A buffered stream over one end of a pipe or FIFO, or over a pair of Node streams (a child
+ * process's stdout and stdin). Reads resolve with `Buffer`.
+ *
+ * EOF on the read side is a clean close. Writing to a pipe whose reader is gone (a child that
+ * exited) closes the stream with `StreamClosedError { realError }`, `realError.code === 'EPIPE'`.
+ * A read on a stream without a read side, or a write on one without a write side, returns a
+ * promise rejected with `StreamClosedError` whose `realError.code` is `'EBADF'` (what the OS
+ * says to such a read or write); the stream itself stays open.
+ */
+export class PipeIOStream extends BaseIOStream<Buffer> {
+  /** Which way this stream carries bytes. */
+  readonly direction: PipeDirection;
+  private readonly label: string;
+  private readonly pipe: StreamsTransport;
+  private writeEnded = false;
+
+  /**
+   * Opens `fd`, one end of a pipe or FIFO (or a Unix socket), as a stream. The stream owns
+   * the fd from now on and closes it when it closes. Open a FIFO with `O_NONBLOCK` (a blocking
+   * `open` waits for the other end), and open its read end before its write end.
+   */
+  constructor(fd: number, options: PipeIOStreamOptions = {}) {
+    const adopted = adopting;
+    adopting = null;
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { direction: wanted, ...streamOptions } = options;
+    const direction = adopted === null ? detectDirection(fd, wanted) : directionOf(adopted);
+    super(streamOptions, nodeHooks);
+    this.direction = direction;
+    let ends = adopted;
+    if (ends === null) {
+      let socket: net.Socket;
+      try {
+        socket = new net.Socket({ fd, readable: direction !== 'write', writable: direction !== 'read' });
+      } catch (err) {
+        this.close();
+        throw new TypeError(`fd ${fd} cannot be opened as a pipe: ${(err as Error).message}`, { cause: err });
+      }
+      ends = {
+        readable: direction === 'write' ? null : socket,
+        writable: direction === 'read' ? null : socket,
+        label: `fd ${fd}`,
+      };
+    }
+    this.label = ends.label;
+    this.pipe = new StreamsTransport(ends.readable, ends.writable, this.sink);
+    this.attachTransport(this.pipe);
+  }
+
+  /**
+   * A stream over Node streams: bytes are read from `readable` and written to `writable`
+   * (either may be omitted, not both; they may be the same Duplex). Both must be byte streams
+   * (no object mode, no `setEncoding`). `close()` ends `writable` after the queued bytes and
+   * destroys `readable`.
+   */
+  static fromStreams(readable?: Readable | null, writable?: Writable | null, options: StreamOptions = {}): PipeIOStream {
+    const r = readable ?? null;
+    const w = writable ?? null;
+    if (r === null && w === null) throw new TypeError('fromStreams needs a readable, a writable, or both');
+    if (r !== null && !isReadable(r)) throw new TypeError('readable must be a Node Readable stream');
+    if (w !== null && !isWritable(w)) throw new TypeError('writable must be a Node Writable stream');
+    if (r !== null && (r.readableObjectMode || r.readableEncoding !== null)) {
+      throw new TypeError('readable must be a byte stream (not in object mode, no setEncoding)');
+    }
+    if (w !== null && w.writableObjectMode) throw new TypeError('writable must be a byte stream (not in object mode)');
+    return PipeIOStream.adopt({ readable: r, writable: w, label: 'the streams' }, options);
+  }
+
+  /**
+   * A stream over a child process: reads its stdout, writes its stdin (spawn it with
+   * `stdio: ['pipe', 'pipe', ...]`; a missing one makes the stream one-directional).
+   * `close()` ends the child's stdin, so a filter like `cat` sees EOF and exits. The child's
+   * exit closes its stdout, which closes the stream cleanly once the bytes are read.
+   */
+  static fromChild(child: ChildProcess, options: StreamOptions = {}): PipeIOStream {
+    if (child === null || typeof child !== 'object' || !('stdin' in child) || !('stdout' in child)) {
+      throw new TypeError('child must be a ChildProcess');
+    }
+    if (child.stdout === null && child.stdin === null) {
+      throw new TypeError("the child has neither stdout nor stdin piped (spawn it with stdio: ['pipe', 'pipe', ...])");
+    }
+    const pid = child.pid === undefined ? '' : ` ${child.pid}`;
+    return PipeIOStream.adopt({ readable: child.stdout, writable: child.stdin, label: `child process${pid}` }, options);
+  }
+
+  private static adopt(ends: Ends, options: StreamOptions): PipeIOStream {
+    adopting = ends;
+    try {
+      return new PipeIOStream(-1, options);
+    } finally {
+      adopting = null;
+    }
+  }
+
+  // Reads on a write-only stream and writes on a read-only one are refused here, before the
+  // core queues anything, so the other direction keeps working.
+
+  override readBytes(n: number, opts?: ReadBytesOptions<Buffer>): Promise<Buffer> {
+    if (this.direction !== 'write') return super.readBytes(n, opts);
+    checkSize(n, 'n');
+    return this.refuse('read');
+  }
+
+  override readUntil(delimiter: Uint8Array | string, opts?: ReadUntilOptions<Buffer>): Promise<Buffer> {
+    if (this.direction !== 'write') return super.readUntil(delimiter, opts);
+    checkDelimiter(delimiter);
+    checkMaxBytes(opts?.maxBytes);
+    return this.refuse('read');
+  }
+
+  override readUntilRegex(regex: RegExp | string, opts?: ReadUntilOptions<Buffer>): Promise<Buffer> {
+    if (this.direction !== 'write') return super.readUntilRegex(regex, opts);
+    checkRegex(regex);
+    checkMaxBytes(opts?.maxBytes);
+    return this.refuse('read');
+  }
+
+  override readUntilClose(opts?: ReadUntilCloseOptions<Buffer>): Promise<Buffer> {
+    if (this.direction !== 'write') return super.readUntilClose(opts);
+    return this.refuse('read');
+  }
+
+  override readInto(buf: Uint8Array, opts?: ReadIntoOptions): Promise<number> {
+    if (this.direction !== 'write') return super.readInto(buf, opts);
+    checkBuffer(buf);
+    return this.refuse('read');
+  }
+
+  override write(data: Uint8Array | string, callback?: () => void): Promise<void> {
+    if (this.direction !== 'read' && !this.writeEnded) return super.write(data, callback);
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw new TypeError('data must be a Uint8Array or a string');
+    }
+    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('callback must be a function');
+    return this.refuse('write');
+  }
+
+  /**
+   * Half-close: ends the write side after every byte written so far (a child sees EOF on its
+   * stdin, so `sort` or `cat` can finish) and keeps the read side open, e.g. for
+   * `readUntilClose`. Resolves when the bytes were handed over and the end was sent; later
+   * writes are refused. On a closed stream it rejects with `StreamClosedError`.
+   */
+  async endWrite(): Promise<void> {
+    if (this.direction === 'read') return this.refuse('write');
+    if (this.writeEnded) return;
+    const flushed = super.write(new Uint8Array(0)); // settles after every earlier write
+    this.writeEnded = true;
+    await flushed;
+    if (this.direction === 'write') this.close();
+    else this.pipe.endWrite();
+  }
+
+  /** A no-op: pipes have no Nagle's algorithm. */
+  override setNodelay(value: boolean): void {
+    void value;
+  }
+
+  private refuse(op: 'read' | 'write'): Promise<never> {
+    const side = op === 'read' ? 'write' : 'read';
+    const cause = this.writeEnded && op === 'write'
+      ? codedError(`cannot write ${this.label}: the write side was ended by endWrite()`, 'ERR_STREAM_WRITE_AFTER_END')
+      : codedError(`cannot ${op} ${this.label}: this PipeIOStream is ${side}-only`, 'EBADF');
+    return Promise.reject(new StreamClosedError(cause, `PipeIOStream: ${cause.message}`));
+  }
+}
+
+/**
+ * The direction of `fd`, checked against `wanted`. Throws `TypeError`/`RangeError` for an fd
+ * that is not open, not a pipe/FIFO/socket, or not open for the wanted direction.
+ */
+export function detectDirection(fd: number, wanted?: PipeDirection): PipeDirection {
+  if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${typeof fd}`);
+  if (!Number.isSafeInteger(fd) || fd < 0) throw new RangeError(`fd must be a non-negative integer, got ${String(fd)}`);
+  if (wanted !== undefined && wanted !== 'read' && wanted !== 'write' && wanted !== 'both') {
+    throw new TypeError(`direction must be 'read', 'write' or 'both', got ${String(wanted)}`);
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.fstatSync(fd);
+  } catch (err) {
+    throw new TypeError(`fd ${fd} is not an open file descriptor (${(err as Error).message})`, { cause: err });
+  }
+  let can: PipeDirection;
+  if (stat.isSocket()) can = 'both';
+  else if (stat.isFIFO()) can = fifoAccess(fd);
+  else throw new TypeError(`fd ${fd} is not a pipe, FIFO or socket`);
+  if (wanted === undefined || wanted === can) return can;
+  if (can === 'both') return wanted;
+  const is = can === 'read' ? 'the read end' : 'the write end';
+  throw new TypeError(`fd ${fd} is ${is} of a pipe; it cannot be used with direction '${wanted}'`);
+}
+
+/**
+ * A FIFO fd's access mode. Linux shows it in /proc/self/fdinfo (`flags`, octal; the low two
+ * bits are O_ACCMODE). Elsewhere a zero-byte write tells the ends apart: the kernel checks the
+ * fd is open for writing before anything else, and writing nothing to a pipe does nothing.
+ * That probe cannot see `O_RDWR`, so there an `O_RDWR` FIFO counts as a write end.
+ */
+function fifoAccess(fd: number): PipeDirection {
+  if (process.platform === 'linux') {
+    try {
+      const m = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
+      if (m?.[1] !== undefined) {
+        const mode = parseInt(m[1], 8) & 3;
+        if (mode === 0) return 'read';
+        if (mode === 1) return 'write';
+        return 'both';
+      }
+    } catch {
+      // No procfs (a sandbox): fall back to the probe.
+    }
+  }
+  try {
+    fs.writeSync(fd, new Uint8Array(0));
+    return 'write';
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'EBADF') return 'read';
+    throw new TypeError(`cannot tell which end of a pipe fd ${fd} is: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function directionOf(ends: Ends): PipeDirection {
+  if (ends.readable !== null && ends.writable !== null) return 'both';
+  return ends.readable !== null ? 'read' : 'write';
+}
+
+function isReadable(s: unknown): s is Readable {
+  return typeof s === 'object' && s !== null && typeof (s as Readable).on === 'function'
+    && typeof (s as Readable).pause === 'function' && typeof (s as Readable).resume === 'function';
+}
+
+function isWritable(s: unknown): s is Writable {
+  return typeof s === 'object' && s !== null && typeof (s as Writable).on === 'function'
+    && typeof (s as Writable).write === 'function' && typeof (s as Writable).end === 'function';
+}
+
+/** The write side is gone (the child exited and Node destroyed its stdin, or someone ended it). */
+function brokenPipe(cause?: unknown): Error {
+  const err = codedError('write EPIPE: the pipe was closed on the reading side (did the child exit?)', 'EPIPE');
+  if (cause !== undefined) (err as { cause?: unknown }).cause = cause;
+  return Object.assign(err, { syscall: 'write' });
+}
+
+function isGoneError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END';
+}
+
+/**
+ * The {@link Transport} over a Readable and/or a Writable (possibly one Duplex). Reads come
+ * from 'data' with the Readable paused whenever the stream doesn't want bytes; a batch is
+ * written corked and acknowledged chunk by chunk from the write callbacks, and the core sends
+ * the next batch only then, so at most one batch waits in the Writable (backpressure).
+ */
+class StreamsTransport implements Transport {
+  private closed = false;
+  private failed = false;
+  /** The read and write sides are one Duplex (a socket). */
+  private readonly oneStream: boolean;
+
+  constructor(
+    private readonly readable: Readable | null,
+    private readonly writable: Writable | null,
+    private readonly sink: TransportSink,
+  ) {
+    this.oneStream = (writable as object | null) === readable;
+    // Permanent listeners: an 'error' emitted at any time, even after close, is never uncaught.
+    if (readable !== null) {
+      readable.on('error', this.onError);
+      readable.pause(); // before 'data': adding the listener would otherwise start the flow
+      readable.on('data', this.onData);
+      readable.on('end', this.onEnd);
+      readable.on('close', this.onReadableClose);
+    }
+    if (writable !== null && !this.oneStream) writable.on('error', this.onError);
+  }
+
+  resume(): void {
+    if (!this.closed) this.readable?.resume();
+  }
+
+  pause(): void {
+    if (!this.closed) this.readable?.pause();
+  }
+
+  write(chunks: readonly Uint8Array[]): void {
+    const w = this.writable;
+    if (this.closed || w === null) return;
+    if (w.destroyed || w.writableEnded) {
+      // Never report inside write(): the facade is in the middle of draining.
+      process.nextTick(() => this.fail(brokenPipe()));
+      return;
+    }
+    const many = chunks.length > 1;
+    if (many) w.cork();
+    for (const chunk of chunks) {
+      const n = chunk.length;
+      // Node runs write callbacks on a later tick, never inside write().
+      w.write(chunk, (err) => {
+        if (err != null) this.fail(isGoneError(err) ? brokenPipe(err) : err);
+        else if (!this.closed) this.sink.written(n);
+      });
+    }
+    if (many) w.uncork();
+  }
+
+  close(error: Error | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    const r = this.readable;
+    const w = this.writable;
+    if (error !== null) {
+      r?.destroy();
+      if (!this.oneStream) w?.destroy();
+      return;
+    }
+    // Clean: the bytes already handed over still go out, then the write side ends (a child
+    // sees EOF on stdin). Reading stops now: the read side is closed at once.
+    if (w !== null && !w.destroyed && !w.writableEnded) {
+      if (this.oneStream) {
+        w.once('finish', () => w.destroy());
+        w.end();
+        return;
+      }
+      w.end();
+    }
+    r?.destroy();
+  }
+
+  /** Ends the write side (after what was handed over) and keeps reading. */
+  endWrite(): void {
+    const w = this.writable;
+    if (this.closed || w === null || w.destroyed || w.writableEnded) return;
+    w.end();
+  }
+
+  private fail(err: Error): void {
+    if (this.closed || this.failed) return;
+    this.failed = true;
+    this.sink.error(err);
+  }
+
+  private readonly onData = (chunk: unknown): void => {
+    if (this.closed) return;
+    if (chunk instanceof Uint8Array) this.sink.receive(chunk);
+    else this.fail(new TypeError('the readable emitted a string or an object; it must be a byte stream (no setEncoding)'));
+  };
+
+  private readonly onEnd = (): void => {
+    if (!this.closed) this.sink.eof();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.fail(err);
+  };
+
+  // Closed without 'end' or 'error': destroyed locally by someone else. A clean close, as in
+  // the socket drivers.
+  private readonly onReadableClose = (): void => {
+    if (!this.closed && !this.failed) this.sink.eof();
+  };
+}
