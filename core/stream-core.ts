@@ -144,8 +144,12 @@ export class StreamCore {
     checkSize(n, 'n');
     this.checkIdle();
     const buffer = this.buffer;
-    if (buffer.length >= n) return this.consume(n);
-    if (partial && buffer.length > 0) return this.consume(buffer.length);
+    if (partial) {
+      if (buffer.length > 0) return this.consume(buffer.length < n ? buffer.length : n);
+    } else if (n <= this.maxBufferSize && buffer.length >= n) {
+      // (a read needing more than maxBufferSize fails in readBytes, however the bytes came)
+      return this.consume(n);
+    }
     return n === 0 ? this.empty : undefined;
   }
 
@@ -167,7 +171,7 @@ export class StreamCore {
     const scan = this.delimScan;
     if (this.primedScan !== d) scan.reset(d);
     const end = scan.find(this.buffer);
-    if (end >= 0 && (max < 0 || end <= max)) {
+    if (end >= 0 && (max < 0 || end <= max) && end <= this.maxBufferSize) {
       this.primedScan = null;
       return this.consume(end);
     }
@@ -196,7 +200,7 @@ export class StreamCore {
     const scan = this.regexScan;
     if (this.primedScan !== r) scan.reset(r);
     const end = scan.find(this.buffer);
-    if (end >= 0 && (max < 0 || end <= max)) {
+    if (end >= 0 && (max < 0 || end <= max) && end <= this.maxBufferSize) {
       this.primedScan = null;
       return this.consume(end);
     }
@@ -230,7 +234,7 @@ export class StreamCore {
     this.checkIdle();
     const have = this.buffer.length;
     const want = buf.length;
-    if (have >= want || (partial && have > 0)) {
+    if ((have >= want && (partial || want <= this.maxBufferSize)) || (partial && have > 0)) {
       const n = have < want ? have : want;
       this.buffer.copyOut(buf, 0, n);
       this.afterConsume();
@@ -369,11 +373,16 @@ export class StreamCore {
           return;
         }
         const n = this.readSize;
-        if (buffer.length >= n) this.resolveRead(this.consume(n));
-        else if (this.readPartial && buffer.length > 0) this.resolveRead(this.consume(buffer.length));
-        else if (!this.readPartial && n > this.maxBufferSize) {
+        if (n === 0) {
+          this.resolveRead(this.empty);
+        } else if (this.readPartial) {
+          if (buffer.length > 0) this.resolveRead(this.consume(buffer.length < n ? buffer.length : n));
+        } else if (n > this.maxBufferSize) {
+          // Fails however the bytes were split, even if read-ahead already holds them.
           this.fail(new StreamBufferFullError(
             `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+        } else if (buffer.length >= n) {
+          this.resolveRead(this.consume(n));
         }
         return;
       }
@@ -384,6 +393,9 @@ export class StreamCore {
         if (end >= 0) {
           if (max >= 0 && end > max) {
             this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}): match ends at ${end}`));
+          } else if (end > this.maxBufferSize) {
+            this.fail(new StreamBufferFullError(
+              `match ends at ${end}, past maxBufferSize (${this.maxBufferSize})`));
           } else {
             this.resolveRead(this.consume(end));
           }
@@ -408,14 +420,14 @@ export class StreamCore {
         const target = this.readTarget as Uint8Array;
         const have = buffer.length;
         const want = target.length;
-        if (have >= want || (this.readPartial && have > 0)) {
+        if (!this.readPartial && want > this.maxBufferSize) {
+          this.fail(new StreamBufferFullError(
+            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
+        } else if (have >= want || (this.readPartial && have > 0)) {
           const n = have < want ? have : want;
           buffer.copyOut(target, 0, n);
           this.afterConsume();
           this.resolveRead(n);
-        } else if (!this.readPartial && want > this.maxBufferSize) {
-          this.fail(new StreamBufferFullError(
-            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
         }
         return;
       }
