@@ -10,6 +10,6 @@ export type {
   StreamChunkAction, CloseWithErrorAction, ClosedAction,
 } from './actions.js';
 export { StreamClosedError, StreamBufferFullError, UnsatisfiableReadError } from './errors.js';
-export { ReadBuffer, type Allocator } from './read-buffer.js';
+export { ReadBuffer, type Allocator, type Viewer } from './read-buffer.js';
 export { DelimiterScan } from './delimiter-scan.js';
 export { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';

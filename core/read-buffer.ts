@@ -12,12 +12,23 @@ export type Allocator = (size: number) => Uint8Array;
 
 export const defaultAlloc: Allocator = (size) => new Uint8Array(size);
 
+/**
+ * Makes the result view of bytes `start..end` of a received chunk. The default is `subarray`;
+ * Node drivers construct their `Buffer` view directly, which skips the species lookup that
+ * makes `Buffer#subarray` cost about three times as much (it is paid once per read).
+ */
+export type Viewer = (chunk: Uint8Array, start: number, end: number) => Uint8Array;
+
+export const defaultView: Viewer = (chunk, start, end) => chunk.subarray(start, end);
+
 export class ReadBuffer {
   /** Unread bytes in total. */
   length = 0;
   /** Chunks; those before `first` are consumed (cleared lazily to avoid O(n) `shift`). */
   private chunks: Uint8Array[] = [];
   private first = 0;
+  /** Slots in use are `first..end-1`; the array itself is kept and reused (no shrink/grow per chunk). */
+  private end = 0;
   /** Bytes of `chunks[first]` already consumed. */
   private offset = 0;
   /** Bytes consumed since the buffer was created: the stream offset of the head. */
@@ -30,19 +41,21 @@ export class ReadBuffer {
   /** Position (from the head) of the first byte of the chunk `locate` returned. */
   private locatedBase = 0;
 
-  constructor(private readonly alloc: Allocator = defaultAlloc) {}
+  constructor(private readonly alloc: Allocator = defaultAlloc, private readonly view: Viewer = defaultView) {}
 
   /** Appends a received chunk. The buffer keeps the reference: the caller must not reuse it. */
   push(chunk: Uint8Array): void {
     const n = chunk.length;
     if (n === 0) return;
-    this.chunks.push(chunk);
+    if (this.end === this.chunks.length) this.chunks.push(chunk);
+    else this.chunks[this.end] = chunk;
+    this.end++;
     this.length += n;
   }
 
   /** Number of chunks holding unread bytes. */
   get chunkCount(): number {
-    return this.chunks.length - this.first;
+    return this.end - this.first;
   }
 
   /** Removes and returns the first `n` bytes (`n <= length`): a view when they lie in one chunk. */
@@ -53,7 +66,7 @@ export class ReadBuffer {
     const avail = head.length - start;
     if (n <= avail) {
       // Whole untouched chunk: hand it over as is (no new view object).
-      const out = start === 0 && n === head.length ? head : head.subarray(start, start + n);
+      const out = start === 0 && n === head.length ? head : this.view(head, start, start + n);
       this.advanceWithin(n, avail);
       return out;
     }
@@ -71,7 +84,7 @@ export class ReadBuffer {
     const start = this.offset;
     const avail = head.length - start;
     const n = max < avail ? max : avail;
-    const out = start === 0 && n === head.length ? head : head.subarray(start, start + n);
+    const out = start === 0 && n === head.length ? head : this.view(head, start, start + n);
     this.advanceWithin(n, avail);
     return out;
   }
@@ -128,10 +141,16 @@ export class ReadBuffer {
       for (;;) {
         const hit = chunk.indexOf(last, local);
         if (hit === -1) break;
-        if (dlen === 1 || this.matchesBefore(delimiter, ci, hit)) return base + hit - dlen + 1;
+        if (dlen === 1) return base + hit;
+        if (dlen === 2 && hit > (base < 0 ? -base : 0)) {
+          // Common case (`\r\n`): the other byte is in this chunk, no walk back across chunks.
+          if (chunk[hit - 1] === delimiter[0]) return base + hit - 1;
+        } else if (this.matchesBefore(delimiter, ci, hit)) {
+          return base + hit - dlen + 1;
+        }
         local = hit + 1;
       }
-      if (ci + 1 === chunks.length) break;
+      if (ci + 1 === this.end) break;
       base += chunk.length;
       end = base;
       ci++;
@@ -151,7 +170,7 @@ export class ReadBuffer {
     const target = this.consumed + pos;
     let i: number;
     let start: number;
-    if (this.cursorIndex >= this.first && this.cursorIndex < chunks.length && this.cursorStart <= target) {
+    if (this.cursorIndex >= this.first && this.cursorIndex < this.end && this.cursorStart <= target) {
       i = this.cursorIndex;
       start = this.cursorStart;
     } else {
@@ -195,7 +214,7 @@ export class ReadBuffer {
     if (skipBytes >= this.length) return;
     const first = this.locate(skipBytes);
     const skip = skipBytes - this.locatedBase;
-    for (let i = first; i < this.chunks.length; i++) {
+    for (let i = first; i < this.end; i++) {
       const chunk = this.chunks[i] as Uint8Array;
       visit(i === first && skip > 0 ? chunk.subarray(skip) : chunk);
     }
@@ -213,13 +232,16 @@ export class ReadBuffer {
     this.chunks[this.first] = EMPTY;
     this.first++;
     this.offset = 0;
-    if (this.first === this.chunks.length) {
-      this.chunks.length = 0;
+    if (this.first === this.end) {
       this.first = 0;
+      this.end = 0;
       this.cursorIndex = -1;
-    } else if (this.first >= 64 && this.first * 2 >= this.chunks.length) {
-      this.chunks.splice(0, this.first);
+    } else if (this.first >= 64 && this.first * 2 >= this.end) {
+      const chunks = this.chunks;
+      chunks.copyWithin(0, this.first, this.end);
+      chunks.fill(EMPTY, this.end - this.first, this.end);
       this.cursorIndex -= this.first;
+      this.end -= this.first;
       this.first = 0;
     }
   }

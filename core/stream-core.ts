@@ -4,7 +4,7 @@ import {
 } from './actions.js';
 import { DelimiterScan } from './delimiter-scan.js';
 import { StreamBufferFullError, StreamClosedError, UnsatisfiableReadError } from './errors.js';
-import { ReadBuffer, defaultAlloc, type Allocator } from './read-buffer.js';
+import { ReadBuffer, defaultAlloc, type Allocator, type Viewer } from './read-buffer.js';
 import { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';
 import {
   checkBuffer, checkDelimiter, checkMaxBytes, checkOptions, checkRegex, checkSize, toBytes,
@@ -27,6 +27,8 @@ export interface StreamCoreOptions extends StreamOptions {
   alloc?: Allocator;
   /** latin1 decoding for `readUntilRegex` (Node drivers: `Buffer#latin1Slice`). */
   latin1?: Latin1Decoder;
+  /** Makes a result view into a received chunk (default `subarray`; Node drivers: a `Buffer` view). */
+  view?: Viewer;
 }
 
 const NONE = 0;
@@ -64,8 +66,10 @@ export class StreamCore {
   private readonly regexScan: RegexScan;
   private readonly empty: Uint8Array;
 
-  private actions: Action[] = [];
+  // The action queue: slots actionHead..actionTail-1; the array is reused, never shrunk.
+  private actions: (Action | undefined)[] = [];
   private actionHead = 0;
+  private actionTail = 0;
   private nextId = 1;
   private isClosed = false;
   private closeError: Error | null = null;
@@ -89,7 +93,7 @@ export class StreamCore {
     this.readChunkSize = options.readChunkSize ?? 65536;
     this.maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
     this.alloc = options.alloc ?? defaultAlloc;
-    this.buffer = new ReadBuffer(this.alloc);
+    this.buffer = new ReadBuffer(this.alloc, options.view);
     this.writes = new WriteQueue(this.alloc);
     this.regexScan = new RegexScan(options.latin1 ?? defaultLatin1);
     this.highWater = Math.min(this.readChunkSize, this.maxBufferSize);
@@ -116,15 +120,23 @@ export class StreamCore {
 
   /** The next action to carry out, or `undefined` when there is none. */
   nextAction(): Action | undefined {
+    const head = this.actionHead;
+    if (head === this.actionTail) return undefined;
     const actions = this.actions;
-    if (this.actionHead >= actions.length) return undefined;
-    const a = actions[this.actionHead] as Action;
-    actions[this.actionHead++] = undefined as unknown as Action;
-    if (this.actionHead === actions.length) {
-      actions.length = 0;
+    const a = actions[head];
+    actions[head] = undefined;
+    if (head + 1 === this.actionTail) {
       this.actionHead = 0;
+      this.actionTail = 0;
+    } else {
+      this.actionHead = head + 1;
     }
     return a;
+  }
+
+  /** Whether `nextAction()` would return an action. */
+  get hasActions(): boolean {
+    return this.actionHead !== this.actionTail;
   }
 
   // ---------------------------------------------------------------- reads
@@ -530,6 +542,8 @@ export class StreamCore {
   }
 
   private push(action: Action): void {
-    this.actions.push(action);
+    if (this.actionTail === this.actions.length) this.actions.push(action);
+    else this.actions[this.actionTail] = action;
+    this.actionTail++;
   }
 }

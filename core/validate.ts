@@ -95,6 +95,7 @@ export function checkOptions(options: StreamCoreOptions): void {
   }
   if (options.alloc !== undefined && typeof options.alloc !== 'function') throw new TypeError('alloc must be a function');
   if (options.latin1 !== undefined && typeof options.latin1 !== 'function') throw new TypeError('latin1 must be a function');
+  if (options.view !== undefined && typeof options.view !== 'function') throw new TypeError('view must be a function');
 }
 
 function describe(v: unknown): string {

@@ -39,6 +39,7 @@ export interface ReadIntoOptions extends ReadOptions<number> {
 export interface DriverHooks {
   alloc?: StreamCoreOptions['alloc'];
   latin1?: StreamCoreOptions['latin1'];
+  view?: StreamCoreOptions['view'];
   /** Where close callbacks run (default: `setImmediate`, or a zero timeout). */
   schedule?: Scheduler;
 }
@@ -75,6 +76,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private readonly onAbort = (): void => { this.abortRead(); };
 
   private readonly writeHandles = new Map<number, Settle>();
+  /** Tornado-style callbacks of reads completed from the buffer: (callback, value) pairs run from one microtask. */
+  private callbackQueue: unknown[] = [];
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
 
@@ -85,6 +88,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     const coreOptions: StreamCoreOptions = { ...options };
     if (hooks.alloc) coreOptions.alloc = hooks.alloc;
     if (hooks.latin1) coreOptions.latin1 = hooks.latin1;
+    if (hooks.view) coreOptions.view = hooks.view;
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
     const core = this.core;
@@ -377,17 +381,41 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       this.readSignal = signal;
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
-    this.drain();
+    if (this.core.hasActions) this.drain();
     if (o?.callback !== undefined) this.attachCallback(p, o.callback);
     return p;
   }
 
   private done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> {
-    this.drain(); // consuming may have resumed read-ahead
-    const p = Promise.resolve(value);
-    if (o?.callback !== undefined) this.attachCallback(p, o.callback);
-    return p;
+    if (this.core.hasActions) this.drain(); // consuming may have resumed read-ahead
+    if (o !== undefined && o.callback !== undefined) {
+      const q = this.callbackQueue;
+      q.push(o.callback, value);
+      if (q.length === 2) queueMicrotask(this.runCallbacks);
+    }
+    return Promise.resolve(value);
   }
+
+  /**
+   * Runs queued read callbacks back to back. A callback that starts a read the buffer can
+   * satisfy appends to the queue being run, so a protocol loop over buffered data costs no
+   * promise reaction per read, and no callback ever runs inside the call that started its read.
+   */
+  private readonly runCallbacks = (): void => {
+    const q = this.callbackQueue;
+    for (let i = 0; i < q.length; i += 2) {
+      const callback = q[i] as (v: unknown) => void;
+      const value = q[i + 1];
+      q[i] = undefined;
+      q[i + 1] = undefined;
+      try {
+        callback(value);
+      } catch (err) {
+        this.close(asError(err));
+      }
+    }
+    q.length = 0;
+  };
 
   private abortedEarly<T>(o: ReadOptions<T>): Promise<T> {
     if (this.core.reading) throw new Error('Already reading: only one read may be pending at a time');

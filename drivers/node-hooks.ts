@@ -7,9 +7,20 @@ import type * as net from 'node:net';
 import type { DriverHooks } from './base.js';
 import type { Transport, TransportSink } from './transport.js';
 
+/**
+ * Node's own Buffer class (what `Buffer.from` and `subarray` build). Constructing it directly
+ * makes a view in a third of the time of `Buffer#subarray`, which goes through a species lookup.
+ */
+type BufferCtor = new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
+const FastBuffer: BufferCtor = (Buffer as unknown as { [Symbol.species]?: BufferCtor })[Symbol.species]
+  ?? (function SlowBuffer(ab: ArrayBufferLike, offset: number, length: number) {
+    return Buffer.from(ab as ArrayBuffer, offset, length);
+  } as unknown as BufferCtor);
+
 /** Node hooks: results are `Buffer`s, regex scans decode latin1 natively. */
 export const nodeHooks: DriverHooks = {
   alloc: (size: number) => Buffer.allocUnsafe(size),
+  view: (chunk: Uint8Array, start: number, end: number) => new FastBuffer(chunk.buffer, chunk.byteOffset + start, end - start),
   latin1: (bytes: Uint8Array) =>
     (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1'),
 };
