@@ -77,6 +77,9 @@ export class SimScheduler {
 
   /** Runs the next task, then lets promise handlers settle. Resolves false if there was none. */
   async step(): Promise<boolean> {
+    // Handlers of promises settled before this call come first: they may schedule tasks, and
+    // a task (a close callback) must not overtake them.
+    await turn();
     if (!this.runOne()) return false;
     await turn();
     return true;
@@ -87,6 +90,7 @@ export class SimScheduler {
    * never return). Resolves with the number of tasks run.
    */
   async run(maxTasks = Infinity): Promise<number> {
+    await turn(); // as in step()
     let n = 0;
     while (n < maxTasks && this.runOne()) {
       n++;
