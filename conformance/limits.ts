@@ -1,0 +1,147 @@
+/**
+ * Limits and misuse: maxBufferSize, maxBytes, maxWriteBufferSize, read-ahead that never errors,
+ * and the synchronous, state-preserving errors for misuse and bad arguments.
+ */
+import type { AnyStream, Assertions, Case } from './types.js';
+import { dec, errName, expectClosedError, expectThrow, pattern, readAll, realErrorOf, sameBytes, settle, sleep , send } from './util.js';
+
+/** Asserts `fn` throws synchronously a TypeError or RangeError (as `names` allows). */
+function badArg(t: Assertions, fn: () => unknown, names: readonly string[], what: string): void {
+  try {
+    const r = fn();
+    if (r instanceof Promise) r.catch(() => {});
+    t.fail(`${what}: expected a synchronous ${names.join(' or ')}`);
+  } catch (err) {
+    t.ok(names.includes(errName(err)), `${what} throws ${errName(err)} synchronously`);
+  }
+}
+
+/** Asserts the stream is open and idle and still reads `text` written by the peer. */
+async function stillWorks(t: Assertions, a: AnyStream, b: AnyStream, text: string): Promise<void> {
+  t.equal(b.reading(), false, 'no read pending');
+  t.equal(b.closed(), false, 'still open');
+  send(a, text);
+  t.equal(dec(await b.readBytes(text.length)), text, 'still reads normally');
+}
+
+export const limitCases: Case[] = [
+  {
+    behaviour: 'readBytes above maxBufferSize closes with StreamBufferFullError',
+    async run({ t, pair }) {
+      const [a, b] = await pair({ maxBufferSize: 1024 });
+      send(a, pattern(8, 4096));
+      const err = await expectClosedError(t, b.readBytes(2048), 'readBytes(2048) with maxBufferSize 1024');
+      t.equal(errName(b.error), 'StreamBufferFullError', 'error is StreamBufferFullError');
+      t.equal(realErrorOf(err), b.error, 'realError is the stream error');
+      t.equal(b.closed(), true);
+    },
+  },
+  {
+    behaviour: 'readUntil without maxBytes whose delimiter never comes closes with StreamBufferFullError',
+    async run({ t, pair }) {
+      const [a, b] = await pair({ maxBufferSize: 1024 });
+      const p = b.readUntil('\n');
+      send(a, new Uint8Array(4096).fill(0x61));
+      await expectClosedError(t, p, 'readUntil past maxBufferSize');
+      t.equal(errName(b.error), 'StreamBufferFullError');
+    },
+  },
+  {
+    behaviour: 'partial readBytes above maxBufferSize is fine',
+    async run({ t, pair }) {
+      const [a, b] = await pair({ maxBufferSize: 1024 });
+      send(a, 'abc');
+      let got = '';
+      while (got.length < 3) got += dec(await b.readBytes(4096, { partial: true }));
+      t.equal(got, 'abc');
+      t.equal(b.closed(), false);
+    },
+  },
+  {
+    behaviour: 'readUntil / readUntilRegex beyond maxBytes close with UnsatisfiableReadError',
+    async run({ t, pair }) {
+      for (const kind of ['readUntil', 'readUntilRegex'] as const) {
+        const [a, b] = await pair();
+        const p = kind === 'readUntil' ? b.readUntil('\n', { maxBytes: 5 }) : b.readUntilRegex(/\r?\n/, { maxBytes: 5 });
+        send(a, '0123456789');
+        const err = await expectClosedError(t, p, `${kind} maxBytes 5`);
+        t.equal(errName(b.error), 'UnsatisfiableReadError', `${kind}: error is UnsatisfiableReadError`);
+        t.equal(errName(realErrorOf(err)), 'UnsatisfiableReadError', `${kind}: realError too`);
+        t.equal(b.closed(), true, `${kind}: stream closed`);
+      }
+    },
+  },
+  {
+    behaviour: 'a write past maxWriteBufferSize is refused with StreamBufferFullError, stream stays open',
+    async run({ t, pair }) {
+      const [a, b] = await pair({ maxWriteBufferSize: 1024 });
+      const r = await settle(a.write(pattern(9, 2048)));
+      t.ok(!r.ok && errName(r.error) === 'StreamBufferFullError', 'rejects with StreamBufferFullError');
+      t.equal(a.closed(), false, 'stream stays open');
+      t.equal(a.error, null);
+      await a.write('ok');
+      t.equal(dec(await b.readBytes(2)), 'ok', 'nothing of the refused write was queued');
+    },
+  },
+  {
+    behaviour: 'unread data beyond maxBufferSize is not an error (read-ahead pauses)',
+    async run({ t, pair, caps }) {
+      const size = Math.min(1 << 20, caps.maxTransfer);
+      const [a, b] = await pair({ maxBufferSize: 64 * 1024, readChunkSize: 4096 });
+      const data = pattern(10, size);
+      const written = a.write(data);
+      await sleep(50);
+      t.equal(b.closed(), false, 'reader still open');
+      t.equal(b.error, null);
+      t.ok(sameBytes(await readAll(b, size, 8192), data), `all ${size} bytes read afterwards`);
+      await written;
+    },
+  },
+  {
+    behaviour: 'a second read while one is pending throws "Already reading" and changes nothing',
+    async run({ t, pair }) {
+      const [a, b] = await pair();
+      const p = b.readBytes(5);
+      const buf = new Uint8Array(1);
+      expectThrow(t, () => b.readBytes(1), 'Error', /Already reading/, 'readBytes');
+      expectThrow(t, () => b.readUntil('\n'), 'Error', /Already reading/, 'readUntil');
+      expectThrow(t, () => b.readUntilRegex(/x/), 'Error', /Already reading/, 'readUntilRegex');
+      expectThrow(t, () => b.readUntilClose(), 'Error', /Already reading/, 'readUntilClose');
+      expectThrow(t, () => b.readInto(buf), 'Error', /Already reading/, 'readInto');
+      expectThrow(t, () => b.readBytes(1, { signal: AbortSignal.abort() }), 'Error', /Already reading/, 'readBytes with aborted signal');
+      t.equal(b.reading(), true, 'first read still pending');
+      send(a, 'hello');
+      t.equal(dec(await p), 'hello', 'first read completes with the data');
+    },
+  },
+  {
+    behaviour: 'bad arguments throw TypeError/RangeError synchronously and change nothing',
+    async run({ t, pair }) {
+      const [a, b] = await pair();
+      const R = ['RangeError'];
+      const T = ['TypeError'];
+      const E = ['TypeError', 'RangeError'];
+      const any = b as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const call = (m: string, ...args: unknown[]) => () => (any[m] as (...x: unknown[]) => unknown).apply(b, args);
+      badArg(t, call('readBytes', -1), R, 'readBytes(-1)');
+      badArg(t, call('readBytes', 1.5), R, 'readBytes(1.5)');
+      badArg(t, call('readBytes', Number.NaN), R, 'readBytes(NaN)');
+      badArg(t, call('readBytes', '3'), T, "readBytes('3')");
+      badArg(t, call('readBytes', 3, { partial: 'yes' }), T, 'readBytes partial: string');
+      badArg(t, call('readBytes', 3, { streamingCallback: 1 }), T, 'readBytes streamingCallback: number');
+      badArg(t, call('readBytes', 3, { callback: 'no' }), T, 'readBytes callback: string');
+      badArg(t, call('readUntil', ''), E, "readUntil('')");
+      badArg(t, call('readUntil', new Uint8Array(0)), E, 'readUntil(empty bytes)');
+      badArg(t, call('readUntil', 5), T, 'readUntil(5)');
+      badArg(t, call('readUntil', '\n', { maxBytes: -1 }), R, 'readUntil maxBytes -1');
+      badArg(t, call('readUntilRegex', 5), T, 'readUntilRegex(5)');
+      badArg(t, call('readUntilRegex', /x/, { maxBytes: 1.5 }), R, 'readUntilRegex maxBytes 1.5');
+      badArg(t, call('readInto', 'buf'), T, "readInto('buf')");
+      badArg(t, call('write', 5), T, 'write(5)');
+      badArg(t, call('write', 'x', 5), T, 'write callback: number');
+      badArg(t, call('setCloseCallback', 5), T, 'setCloseCallback(5)');
+      t.equal(b.writing(), false, 'no write queued by the bad calls');
+      await stillWorks(t, a, b, 'still fine');
+    },
+  },
+];
