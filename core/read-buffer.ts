@@ -10,7 +10,10 @@
 /** Allocates the array a copied-out result is written into (Node drivers pass `Buffer.allocUnsafe`). */
 export type Allocator = (size: number) => Uint8Array;
 
-export const defaultAlloc: Allocator = (size) => new Uint8Array(size);
+const EMPTY_RESULT = new Uint8Array(0);
+
+/** Zero-length results share one array: it has no bytes anyone could change. */
+export const defaultAlloc: Allocator = (size) => (size === 0 ? EMPTY_RESULT : new Uint8Array(size));
 
 /**
  * Makes the result view of bytes `start..end` of a received chunk. The default is `subarray`;

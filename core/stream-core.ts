@@ -59,12 +59,13 @@ export class StreamCore {
   readonly maxWriteBufferSize: number;
 
   private readonly buffer: ReadBuffer;
-  private readonly writes: WriteQueue;
+  /** Created on the first write, like the regex scanner: idle streams stay small. */
+  private writeQueue: WriteQueue | null = null;
   private readonly alloc: Allocator;
   private readonly highWater: number;
   private readonly delimScan = new DelimiterScan();
-  private readonly regexScan: RegexScan;
-  private readonly empty: Uint8Array;
+  private regexScanner: RegexScan | null = null;
+  private readonly latin1: Latin1Decoder;
 
   // The action queue: slots actionHead..actionTail-1; the array is reused, never shrunk.
   private actions: (Action | undefined)[] = [];
@@ -94,10 +95,8 @@ export class StreamCore {
     this.maxWriteBufferSize = options.maxWriteBufferSize ?? Infinity;
     this.alloc = options.alloc ?? defaultAlloc;
     this.buffer = new ReadBuffer(this.alloc, options.view);
-    this.writes = new WriteQueue(this.alloc);
-    this.regexScan = new RegexScan(options.latin1 ?? defaultLatin1);
+    this.latin1 = options.latin1 ?? defaultLatin1;
     this.highWater = Math.min(this.readChunkSize, this.maxBufferSize);
-    this.empty = this.alloc(0);
     this.updateInterest();
   }
 
@@ -110,11 +109,11 @@ export class StreamCore {
   /** True while a read request is pending. */
   get reading(): boolean { return this.readId !== 0; }
   /** True while written bytes are not yet confirmed by `written()`. */
-  get writing(): boolean { return this.writes.unflushed > 0; }
+  get writing(): boolean { return this.writeQueue !== null && this.writeQueue.unflushed > 0; }
   /** Unread bytes buffered. */
   get readBufferSize(): number { return this.buffer.length; }
   /** Bytes accepted by `write` and not yet confirmed. */
-  get writeBufferSize(): number { return this.writes.unflushed; }
+  get writeBufferSize(): number { return this.writeQueue === null ? 0 : this.writeQueue.unflushed; }
   /** Id of the pending read, or 0. */
   get pendingReadId(): number { return this.readId; }
 
@@ -162,7 +161,7 @@ export class StreamCore {
       // (a read needing more than maxBufferSize fails in readBytes, however the bytes came)
       return this.consume(n);
     }
-    return n === 0 ? this.empty : undefined;
+    return n === 0 ? this.alloc(0) : undefined;
   }
 
   /** Reads up to and including the first `delimiter` (a string is UTF-8 encoded). */
@@ -299,8 +298,9 @@ export class StreamCore {
   written(n: number): void {
     checkSize(n, 'n');
     if (this.isClosed) return;
-    if (n > this.writes.inFlight) {
-      throw new RangeError(`written(${n}) exceeds the ${this.writes.inFlight} bytes in flight`);
+    const inFlight = this.writeQueue === null ? 0 : this.writeQueue.inFlight;
+    if (n > inFlight) {
+      throw new RangeError(`written(${n}) exceeds the ${inFlight} bytes in flight`);
     }
     const batch = this.writes.written(n);
     this.settleWrites();
@@ -343,6 +343,15 @@ export class StreamCore {
 
   // ---------------------------------------------------------------- internals
 
+  /** Created on the first regex read: most streams never use one (memory per idle stream counts). */
+  private get writes(): WriteQueue {
+    return (this.writeQueue ??= new WriteQueue(this.alloc));
+  }
+
+  private get regexScan(): RegexScan {
+    return (this.regexScanner ??= new RegexScan(this.latin1));
+  }
+
   private checkIdle(): void {
     if (this.readId !== 0) throw new Error('Already reading: only one read may be pending at a time');
   }
@@ -381,12 +390,12 @@ export class StreamCore {
             this.push({ type: 'stream-chunk', id: this.readId, data: chunk });
           }
           this.afterConsume();
-          if (this.readSize === 0 || (this.readPartial && this.streamedAny)) this.resolveRead(this.empty);
+          if (this.readSize === 0 || (this.readPartial && this.streamedAny)) this.resolveRead(this.alloc(0));
           return;
         }
         const n = this.readSize;
         if (n === 0) {
-          this.resolveRead(this.empty);
+          this.resolveRead(this.alloc(0));
         } else if (this.readPartial) {
           if (buffer.length > 0) this.resolveRead(this.consume(buffer.length < n ? buffer.length : n));
         } else if (n > this.maxBufferSize) {
@@ -459,7 +468,7 @@ export class StreamCore {
   private finishUntilClose(): void {
     if (this.readStreaming) {
       this.streamAll();
-      this.resolveRead(this.empty);
+      this.resolveRead(this.alloc(0));
     } else {
       this.resolveRead(this.consume(this.buffer.length));
     }
@@ -480,7 +489,7 @@ export class StreamCore {
       if (this.readKind === CLOSE && error === null) this.finishUntilClose();
       else this.rejectRead(new StreamClosedError(error));
     }
-    const ids = this.writes.drainAll();
+    const ids = this.writeQueue === null ? [] : this.writeQueue.drainAll();
     for (let i = 0; i < ids.length; i++) {
       this.push({ type: 'resolve-request', id: ids[i] as number, error: new StreamClosedError(error) });
     }

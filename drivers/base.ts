@@ -73,11 +73,13 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private readReject: ((e: unknown) => void) | null = null;
   private readStreaming: ((chunk: B) => void) | null = null;
   private readSignal: AbortSignal | null = null;
-  private readonly onAbort = (): void => { this.abortRead(); };
+  /** Created on first use: an idle stream should cost little memory (10,000 of them may wait). */
+  private abortListener: (() => void) | null = null;
 
-  private readonly writeHandles = new Map<number, Settle>();
+  private writeHandles: Map<number, Settle> | null = null;
   /** Tornado-style callbacks of reads completed from the buffer: (callback, value) pairs run from one microtask. */
-  private callbackQueue: unknown[] = [];
+  private callbackQueue: unknown[] | null = null;
+  private callbackRunner: (() => void) | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
 
@@ -91,13 +93,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (hooks.view) coreOptions.view = hooks.view;
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
-    const core = this.core;
-    this.sink = {
-      receive: (data) => { if (!this.detached) { core.receive(data); this.drain(); } },
-      eof: () => { if (!this.detached) { core.receiveEof(); this.drain(); } },
-      error: (err) => { if (!this.detached) { core.receiveError(err); this.drain(); } },
-      written: (n) => { if (!this.detached) { core.written(n); this.drain(); } },
-    };
+    this.sink = new FacadeSink(this.core, this as unknown as BaseIOStream<never>);
     this.drain();
   }
 
@@ -197,7 +193,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     }
     const id = this.core.write(data);
     const p = new Promise<void>((resolve, reject) => {
-      this.writeHandles.set(id, { resolve: resolve as (v: never) => void, reject });
+      (this.writeHandles ??= new Map()).set(id, { resolve: resolve as (v: never) => void, reject });
     });
     this.drain();
     if (callback !== undefined) this.attachCallback(p, callback);
@@ -347,9 +343,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       else resolve(a.value);
       return;
     }
-    const h = this.writeHandles.get(a.id);
+    const h = this.writeHandles?.get(a.id);
     if (h === undefined) return;
-    this.writeHandles.delete(a.id);
+    (this.writeHandles as Map<number, Settle>).delete(a.id);
     if (a.error !== undefined) h.reject(a.error);
     else (h.resolve as () => void)();
   }
@@ -379,7 +375,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     const signal = o?.signal;
     if (signal !== undefined) {
       this.readSignal = signal;
-      signal.addEventListener('abort', this.onAbort, { once: true });
+      signal.addEventListener('abort', (this.abortListener ??= () => { this.abortRead(); }), { once: true });
     }
     if (this.core.hasActions) this.drain();
     if (o?.callback !== undefined) this.attachCallback(p, o.callback);
@@ -389,9 +385,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> {
     if (this.core.hasActions) this.drain(); // consuming may have resumed read-ahead
     if (o !== undefined && o.callback !== undefined) {
-      const q = this.callbackQueue;
+      const q = (this.callbackQueue ??= []);
       q.push(o.callback, value);
-      if (q.length === 2) queueMicrotask(this.runCallbacks);
+      if (q.length === 2) queueMicrotask((this.callbackRunner ??= () => { this.runCallbacks(); }));
     }
     return Promise.resolve(value);
   }
@@ -401,8 +397,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    * satisfy appends to the queue being run, so a protocol loop over buffered data costs no
    * promise reaction per read, and no callback ever runs inside the call that started its read.
    */
-  private readonly runCallbacks = (): void => {
-    const q = this.callbackQueue;
+  private runCallbacks(): void {
+    const q = this.callbackQueue as unknown[];
     for (let i = 0; i < q.length; i += 2) {
       const callback = q[i] as (v: unknown) => void;
       const value = q[i + 1];
@@ -415,7 +411,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       }
     }
     q.length = 0;
-  };
+  }
 
   private abortedEarly<T>(o: ReadOptions<T>): Promise<T> {
     if (this.core.reading) throw new Error('Already reading: only one read may be pending at a time');
@@ -440,7 +436,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     this.readReject = null;
     this.readStreaming = null;
     if (this.readSignal !== null) {
-      this.readSignal.removeEventListener('abort', this.onAbort);
+      this.readSignal.removeEventListener('abort', this.abortListener as () => void);
       this.readSignal = null;
     }
   }
@@ -491,4 +487,39 @@ function byteLengthOf(chunks: readonly Uint8Array[]): number {
 /** A thrown value as an Error (user code may throw anything). */
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * What a transport reports into: forwards to the core and carries out the resulting actions.
+ * One small object per stream (methods on the prototype, not closures). Ignores everything
+ * after the stream detached its transport (STARTTLS).
+ */
+class FacadeSink implements TransportSink {
+  // The stream's `detached` flag and `drain()` are private/protected: reached by element access,
+  // TypeScript's sanctioned escape hatch, so they stay out of the public surface.
+  constructor(private readonly core: StreamCore, private readonly stream: BaseIOStream<never>) {}
+
+  receive(data: Uint8Array): void {
+    if (this.stream['detached']) return;
+    this.core.receive(data);
+    this.stream['drain']();
+  }
+
+  eof(): void {
+    if (this.stream['detached']) return;
+    this.core.receiveEof();
+    this.stream['drain']();
+  }
+
+  error(err: Error): void {
+    if (this.stream['detached']) return;
+    this.core.receiveError(err);
+    this.stream['drain']();
+  }
+
+  written(n: number): void {
+    if (this.stream['detached']) return;
+    this.core.written(n);
+    this.stream['drain']();
+  }
 }

@@ -17,9 +17,12 @@ const FastBuffer: BufferCtor = (Buffer as unknown as { [Symbol.species]?: Buffer
     return Buffer.from(ab as ArrayBuffer, offset, length);
   } as unknown as BufferCtor);
 
+/** Zero-length results share one Buffer: it has no bytes anyone could change. */
+const EMPTY_BUFFER = Buffer.alloc(0);
+
 /** Node hooks: results are `Buffer`s, regex scans decode latin1 natively. */
 export const nodeHooks: DriverHooks = {
-  alloc: (size: number) => Buffer.allocUnsafe(size),
+  alloc: (size: number) => (size === 0 ? EMPTY_BUFFER : Buffer.allocUnsafe(size)),
   view: (chunk: Uint8Array, start: number, end: number) => new FastBuffer(chunk.buffer, chunk.byteOffset + start, end - start),
   latin1: (bytes: Uint8Array) =>
     (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1'),
@@ -67,7 +70,6 @@ export class SocketTransport implements Transport {
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
-    socket.on('finish', this.onFinish);
   }
 
   resume(): void {
@@ -108,6 +110,7 @@ export class SocketTransport implements Transport {
     // Lingering close: send our FIN after the queued bytes, then keep reading (and dropping)
     // until the peer's FIN, so unread input doesn't turn the close into a reset that could
     // discard our last bytes. Bounded by LINGER_MS.
+    socket.on('finish', () => { if (!this.detached) this.destroyIfDone(); });
     socket.end();
     socket.resume();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
@@ -133,7 +136,6 @@ export class SocketTransport implements Transport {
     socket.off('end', this.onEnd);
     socket.off('error', this.onError);
     socket.off('close', this.onClose);
-    socket.off('finish', this.onFinish);
     return socket;
   }
 
@@ -149,10 +151,6 @@ export class SocketTransport implements Transport {
   private readonly onEnd = (): void => {
     if (this.closed) this.destroyIfDone();
     else this.sink.eof();
-  };
-
-  private readonly onFinish = (): void => {
-    if (this.closed && !this.detached) this.destroyIfDone();
   };
 
   private readonly onError = (err: Error): void => {
