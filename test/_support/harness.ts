@@ -165,14 +165,5 @@ export function withTimeout<T>(promise: PromiseLike<T>, ms: number, label = 'ope
   return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Deterministic PRNG (mulberry32): returns () => float in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32), the same one the simulation loop uses. */
+export { seededRandom } from '../../drivers/sim-loop.js';

@@ -14,6 +14,9 @@
 import { StreamClosedError } from '../../core/errors.js';
 import type { MemoryIOStream, SimLoop } from '../../drivers/memory.js';
 import { seededRandom } from './harness.js';
+import { concat } from '../../conformance/util.js';
+
+export { concat };
 
 export type Chunking = 'whole' | 'byte' | 'random';
 export type Who = 'client' | 'server';
@@ -135,18 +138,6 @@ export function completeFramesWithin(frames: readonly Uint8Array[], n: number): 
     count++;
   }
   return count;
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export function isPrefix(prefix: Uint8Array, of: Uint8Array): boolean {
