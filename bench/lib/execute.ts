@@ -1,0 +1,87 @@
+/** Runs one case once: spawns the measured child (and the sender), returns its result or why not. */
+import type { CoreCase, SocketCase } from './cases.js';
+import type { ChildParams, ChildResult } from './params.js';
+import type { PeerCommand, Peers } from './peers.js';
+import { Child } from './proc.js';
+
+export type Outcome = { result: ChildResult } | { skip: string } | { error: string };
+
+function asOutcome(m: Record<string, unknown>): Outcome {
+  if ('result' in m) return { result: m.result as ChildResult };
+  if ('skip' in m) return { skip: String(m.skip) };
+  return { error: String(m.error ?? JSON.stringify(m)) };
+}
+
+export async function runSocketCase(c: SocketCase, cmd: PeerCommand, peers: Peers, timeoutMs: number): Promise<Outcome> {
+  const params: ChildParams = { workload: c.workload, bytes: c.bytes, count: c.count };
+  const recv = new Child(cmd.cmd, [...cmd.args, JSON.stringify(params)]);
+  let sender: Child | null = null;
+  try {
+    const first = await recv.waitFor(['ready', 'skip', 'error', 'result'], 30_000);
+    if (!('ready' in first)) return asOutcome(first);
+    sender = new Child(process.execPath, [peers.sender, JSON.stringify({ ...params, port: first.ready })]);
+    const done = await recv.waitFor(['result', 'error'], timeoutMs);
+    return asOutcome(done);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await Promise.all([recv.finish(2000), sender?.finish(2000)]);
+  }
+}
+
+/** The idle receiver's peak RSS: same code loaded, no connection. */
+export async function runBaseline(cmd: PeerCommand): Promise<number | null> {
+  const child = new Child(cmd.cmd, [...cmd.args, JSON.stringify({ workload: 'baseline', bytes: 0, count: 0 })]);
+  try {
+    const m = await child.waitFor(['result', 'error', 'skip'], 30_000);
+    return 'result' in m ? (m.result as ChildResult).maxRss : null;
+  } catch {
+    return null;
+  } finally {
+    await child.finish(1000);
+  }
+}
+
+export async function runCoreCase(c: CoreCase, entry: string, timeoutMs: number): Promise<Outcome> {
+  const child = new Child(process.execPath, [entry, JSON.stringify(c.params)]);
+  try {
+    return asOutcome(await child.waitFor(['result', 'error'], timeoutMs));
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await child.finish(1000);
+  }
+}
+
+export interface W6Run { n: number; acceptSeconds: number; heapPerConn: number; echoSeconds: number }
+
+/** Spawns `node` under a shell that first raises the fd limit as far as the machine allows. */
+function withFdLimit(args: readonly string[]): Child {
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"';
+  return new Child('bash', ['-c', script, process.execPath, ...args]);
+}
+
+export async function runW6(mode: 'ours' | 'raw', n: number, peers: Peers, timeoutMs: number): Promise<W6Run | { error: string; connected?: number }> {
+  const server = peers.w6Server[mode];
+  if (typeof server !== 'string') return { error: `w6 server failed to build: ${server.message.slice(0, 200)}` };
+  const srv = withFdLimit(['--expose-gc', server, JSON.stringify({ mode, n })]);
+  let client: Child | null = null;
+  try {
+    const ready = await srv.waitFor(['ready', 'error'], 30_000);
+    if (!('ready' in ready)) return { error: String(ready.error) };
+    client = withFdLimit([peers.w6Client, JSON.stringify({ port: ready.ready, n })]);
+    const connected = await client.waitFor(['connected', 'error'], timeoutMs);
+    if ('error' in connected) return { error: String(connected.error), connected: Number(connected.connected) };
+    const idle = await srv.waitFor(['idle', 'error'], timeoutMs);
+    if (!('idle' in idle)) return { error: String(idle.error) };
+    client.send('go');
+    const res = await srv.waitFor(['result', 'error'], timeoutMs);
+    if (!('result' in res)) return { error: String(res.error) };
+    const i = idle.idle as { acceptSeconds: number; heapPerConn: number };
+    return { n, acceptSeconds: i.acceptSeconds, heapPerConn: i.heapPerConn, echoSeconds: (res.result as { echoSeconds: number }).echoSeconds };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await Promise.all([srv.finish(1000), client?.finish(1000)]);
+  }
+}

@@ -1,0 +1,34 @@
+/** The parameters a measured child process receives (as one JSON argument) and what it reports. */
+export type Workload = 'baseline' | 'w1' | 'w2' | 'w2cb' | 'w2sub' | 'w3' | 'w4' | 'w4slow';
+
+export interface ChildParams {
+  workload: Workload;
+  /** W1: total bytes. W4: message size before the delimiter. */
+  bytes: number;
+  /** W2: lines. W3: round trips. */
+  count: number;
+  /** Set for senders: the receiver's port. */
+  port?: number;
+}
+
+/** What a receiver prints (one JSON line `{"result": ...}`) when its workload is done. */
+export interface ChildResult {
+  /** Wall seconds from accepting the connection to the last unit handled. */
+  seconds: number;
+  /** CPU seconds (user + system) the receiver spent over the same interval. */
+  cpuSeconds: number;
+  /** Peak resident set size of the whole process, bytes. */
+  maxRss: number;
+  /** Units handled (bytes, lines, round trips) — checked against what was sent. */
+  units: number;
+}
+
+export const CHUNK = 65536;
+export const MiB = 1024 * 1024;
+
+/** Parses the single JSON argument every bench child takes. */
+export function childParams(): ChildParams {
+  const raw = process.argv[2];
+  if (raw === undefined) throw new Error('expected one JSON argument');
+  return JSON.parse(raw) as ChildParams;
+}

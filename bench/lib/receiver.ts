@@ -1,0 +1,58 @@
+/**
+ * The measured side of a socket workload. A peer module calls {@link runReceiver} with its
+ * handlers; this listens on 127.0.0.1, prints `{"ready": port}`, accepts one connection, times
+ * the handler from accept to its last unit, and prints `{"result": ChildResult}`.
+ * Workload `baseline` reports the RSS of the idle process (the same code loaded, no work).
+ */
+import * as net from 'node:net';
+import { childParams, type ChildParams, type ChildResult, type Workload } from './params.js';
+
+/** Runs one workload on an accepted socket; resolves with the units handled. */
+export type Handler = (socket: net.Socket, params: ChildParams) => Promise<number>;
+export type Handlers = Partial<Record<Workload, Handler>>;
+
+export function print(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+function finish(result: ChildResult): void {
+  print({ result });
+  // Exit once stdout is flushed; the sender's half of the socket may still be open.
+  process.stdout.write('', () => process.exit(0));
+}
+
+export function runReceiver(handlers: Handlers): void {
+  const params = childParams();
+  if (params.workload === 'baseline') {
+    finish({ seconds: 0, cpuSeconds: 0, maxRss: process.resourceUsage().maxRSS * 1024, units: 0 });
+    return;
+  }
+  const handler = handlers[params.workload];
+  if (handler === undefined) {
+    print({ skip: `no ${params.workload} handler` });
+    process.exit(0);
+  }
+  const server = net.createServer({ noDelay: true });
+  server.on('connection', (socket) => {
+    server.close();
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    handler(socket, params).then((units) => {
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      socket.destroy();
+      finish({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRss: process.resourceUsage().maxRSS * 1024, units });
+    }, (err: unknown) => {
+      print({ error: String(err instanceof Error ? err.stack : err) });
+      process.exit(1);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    print({ ready: (server.address() as net.AddressInfo).port });
+  });
+}
+
+/** Throws when a handler saw something other than what was sent (a broken peer must not look fast). */
+export function expect(what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`${what}: got ${got}, expected ${want}`);
+}

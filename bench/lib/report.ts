@@ -1,0 +1,137 @@
+/** Collected figures, the printed table, the target verdicts and the JSON written to results/. */
+import { LIMIT } from './cases.js';
+import { MiB } from './params.js';
+import { fmt, summarize, type Summary } from './stats.js';
+import type { Query, Target } from './targets.js';
+
+export interface Row {
+  id: string;
+  group: string;
+  label: string;
+  peer: string;
+  unit: string;
+  lower: boolean;
+  values: number[];
+  rssAbove: number[];
+  skip?: string;
+  errors: string[];
+}
+
+export interface Verdict { id: string; text: string; value: number | undefined; limit: string; status: 'pass' | 'MISS' | 'n/a'; why?: string }
+
+export class Results implements Query {
+  readonly rows = new Map<string, Row>();
+
+  row(id: string, init: Omit<Row, 'values' | 'rssAbove' | 'errors' | 'id'>): Row {
+    let r = this.rows.get(id);
+    if (r === undefined) {
+      r = { id, ...init, values: [], rssAbove: [], errors: [] };
+      this.rows.set(id, r);
+    }
+    return r;
+  }
+
+  summary(id: string): Summary | undefined {
+    const r = this.rows.get(id);
+    return r === undefined || r.values.length === 0 ? undefined : summarize(r.values);
+  }
+
+  median(id: string): number | undefined { return this.summary(id)?.median; }
+
+  rssAbove(id: string): number | undefined {
+    const r = this.rows.get(id);
+    return r === undefined || r.rssAbove.length === 0 ? undefined : summarize(r.rssAbove).median;
+  }
+
+  /** How much better `a` is than `b` (≥ 1: better), from medians. */
+  goodness(a: string, b: string): number | undefined {
+    const x = this.median(a);
+    const y = this.median(b);
+    const lower = this.rows.get(a)?.lower ?? false;
+    if (x === undefined || y === undefined || x === 0 || y === 0) return undefined;
+    return lower ? y / x : x / y;
+  }
+
+  judge(ts: readonly Target[]): Verdict[] {
+    return ts.map((t): Verdict => {
+      if (t.kind === 'ratio') {
+        const v = this.goodness(t.a, t.b);
+        const limit = `${t.strict ? '>' : '≥'} ${t.min}`;
+        if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing([t.a, t.b]) };
+        const ok = t.strict ? v > t.min : v >= t.min;
+        return { id: t.id, text: t.text, value: v, limit, status: ok ? 'pass' : 'MISS' };
+      }
+      const v = t.value(this);
+      const limit = `≤ ${t.max} ${t.unit}`;
+      if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing(['W4-big/ours', 'W4-small/ours']) };
+      return { id: t.id, text: t.text, value: v, limit, status: v <= t.max ? 'pass' : 'MISS' };
+    });
+  }
+
+  /** A target without data: n/a when a peer was absent, a miss when our side failed. */
+  private missing(ids: string[]): { status: 'MISS' | 'n/a'; why: string } {
+    for (const id of ids) {
+      const r = this.rows.get(id);
+      if (r === undefined) return { status: 'n/a', why: `${id} not run` };
+      if (r.values.length > 0) continue;
+      if (r.skip !== undefined && !id.includes('/ours')) return { status: 'n/a', why: `${id} skipped: ${r.skip}` };
+      return { status: 'MISS', why: `${id}: ${r.skip ?? r.errors[0] ?? 'no data'}` };
+    }
+    return { status: 'MISS', why: 'no data' };
+  }
+}
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+/** The results table: one block per group, ratios against the group's limit and against Tornado. */
+export function table(res: Results): string {
+  const lines: string[] = [];
+  const head = `${pad('peer', 22)} ${pad('median', 9, true)} ${pad('min–max', 19, true)} ${pad('unit', 8)} ${pad('×limit', 7, true)} ${pad('×Tornado', 8, true)} ${pad('RSS+MiB', 8, true)} ${pad('n', 2, true)}`;
+  let group = '';
+  for (const r of res.rows.values()) {
+    if (r.group !== group) {
+      group = r.group;
+      lines.push('', `${r.label}`, head);
+    }
+    const s = res.summary(r.id);
+    const name = r.id.slice(r.group.length + 1);
+    if (s === undefined) {
+      lines.push(`${pad(name, 22)} ${r.skip !== undefined ? `skipped: ${r.skip}` : `FAILED: ${r.errors[0] ?? '?'}`}`.slice(0, 200));
+      continue;
+    }
+    const limit = LIMIT[r.group] ?? `${r.group}/raw`;
+    const xl = res.goodness(r.id, limit);
+    const xt = res.rows.has(`${r.group}/tornado`) ? res.goodness(r.id, `${r.group}/tornado`) : undefined;
+    const rss = res.rssAbove(r.id);
+    lines.push(`${pad(name, 22)} ${pad(fmt(s.median), 9, true)} ${pad(`${fmt(s.min)}–${fmt(s.max)}`, 19, true)} ${pad(r.unit, 8)} ${pad(xl === undefined ? '' : xl.toFixed(2), 7, true)} ${pad(xt === undefined ? '' : xt.toFixed(2), 8, true)} ${pad(rss === undefined ? '' : (rss / MiB).toFixed(0), 8, true)} ${pad(String(s.runs.length), 2, true)}`);
+  }
+  return lines.join('\n');
+}
+
+export function verdictTable(vs: readonly Verdict[]): string {
+  const lines = ['', 'Targets', `${pad('target', 52)} ${pad('value', 7, true)} ${pad('limit', 12)} status`];
+  for (const v of vs) {
+    lines.push(`${pad(v.text, 52)} ${pad(v.value === undefined ? '—' : v.value.toFixed(2), 7, true)} ${pad(v.limit, 12)} ${v.status}${v.why ? ` (${v.why})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function toJson(res: Results): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const r of res.rows.values()) {
+    const s = res.summary(r.id);
+    const limit = LIMIT[r.group] ?? `${r.group}/raw`;
+    out[r.id] = {
+      group: r.group, label: r.label, peer: r.peer, unit: r.unit, lowerIsBetter: r.lower,
+      median: s?.median ?? null, min: s?.min ?? null, max: s?.max ?? null, runs: r.values,
+      vsLimit: res.goodness(r.id, limit) ?? null,
+      vsTornado: res.rows.has(`${r.group}/tornado`) ? res.goodness(r.id, `${r.group}/tornado`) ?? null : null,
+      rssAboveBaseline: res.rssAbove(r.id) ?? null,
+      ...(r.skip !== undefined ? { skipped: r.skip } : {}),
+      ...(r.errors.length > 0 ? { errors: r.errors } : {}),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+/**
+ * The issue's targets, in one table. A ratio target compares medians measured in the same
+ * run, as "goodness" (a/b for rates, b/a for times and CPU), so ≥ 1 always means "a is better".
+ */
+import type { Sizes } from './cases.js';
+import { MiB } from './params.js';
+
+export type Target = { id: string; text: string } & (
+  | { kind: 'ratio'; a: string; b: string; min: number; strict?: boolean }
+  | { kind: 'max'; max: number; value: (q: Query) => number | undefined; unit: string }
+);
+
+export interface Query {
+  /** Median of a case's figure, or undefined when it did not run. */
+  median(id: string): number | undefined;
+  /** Median peak RSS above the peer's idle baseline, bytes. */
+  rssAbove(id: string): number | undefined;
+}
+
+export function targets(s: Sizes): Target[] {
+  const t: Target[] = [
+    { id: 'W1-raw', text: 'W1 bulk ≥ 0.9× raw net', kind: 'ratio', a: 'W1/ours', b: 'W1/raw', min: 0.9 },
+    { id: 'W3-raw', text: 'W3 ping-pong ≥ 0.9× raw net', kind: 'ratio', a: 'W3/ours', b: 'W3/raw', min: 0.9 },
+    { id: 'W2-await-raw', text: 'W2 await ≥ 0.35× raw net (locate only)', kind: 'ratio', a: 'W2/ours', b: 'W2/raw', min: 0.35 },
+    { id: 'W2-await-readline', text: 'W2 await ≥ 1.0× readline for-await', kind: 'ratio', a: 'W2/ours', b: 'W2/readline', min: 1.0 },
+    { id: 'W2-cb-raw', text: 'W2 callbacks ≥ 0.5× raw net (locate only)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/raw', min: 0.5 },
+    { id: 'W2-cb-readline', text: "W2 callbacks ≥ 1.0× readline 'line'", kind: 'ratio', a: 'W2/ours-cb', b: 'W2/readline-cb', min: 1.0 },
+    {
+      id: 'W4-linear', text: `W4 time(${s.w4Big / MiB} MiB) / time(${s.w4Small / MiB} MiB) ≤ 4.5`, kind: 'max', max: 4.5, unit: '×',
+      value: (q) => div(q.median('W4-big/ours'), q.median('W4-small/ours')),
+    },
+    { id: 'W4-small-raw', text: `W4 ${s.w4Small / MiB} MiB ≥ 0.8× raw net`, kind: 'ratio', a: 'W4-small/ours', b: 'W4-small/raw', min: 0.8 },
+    { id: 'W4-big-raw', text: `W4 ${s.w4Big / MiB} MiB ≥ 0.8× raw net`, kind: 'ratio', a: 'W4-big/ours', b: 'W4-big/raw', min: 0.8 },
+    {
+      id: 'W4-rss', text: `W4 ${s.w4Big / MiB} MiB peak RSS above baseline ≤ 2.5× message`, kind: 'max', max: 2.5, unit: '× msg',
+      value: (q) => div(q.rssAbove('W4-big/ours'), s.w4Big),
+    },
+  ];
+  for (const g of ['W5-W1', 'W5-W2', 'W5-W4-small', 'W5-W4-big']) {
+    t.push({ id: `${g}-loop`, text: `${g} core ≥ 0.7× indexOf loop`, kind: 'ratio', a: `${g}/ours-core`, b: `${g}/indexOf loop`, min: 0.7 });
+  }
+  const tornadoRows: [string, string][] = [
+    ['W1', 'W1'], ['W2', 'W2 await'], ['W3', 'W3'], ['W4-small', `W4 ${s.w4Small / MiB} MiB`],
+    ['W4-big', `W4 ${s.w4Big / MiB} MiB`], ['W4-slow', 'W4-slow CPU'],
+  ];
+  for (const [g, name] of tornadoRows) {
+    t.push({ id: `${g}-tornado`, text: `${name}: Tornado slower than us`, kind: 'ratio', a: `${g}/ours`, b: `${g}/tornado`, min: 1.0, strict: true });
+  }
+  return t;
+}
+
+function div(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : a / b;
+}

@@ -1,0 +1,61 @@
+/**
+ * Peer "ours": this library's `IOStream` over the accepted socket, used the way the README
+ * shows — one read call per unit, `await` (or a Tornado-4.4 `callback` chaining the next read).
+ */
+import { IOStream } from '../../drivers/net.js';
+import { expect, runReceiver } from '../lib/receiver.js';
+
+const CRLF = '\r\n';
+const CRLFCRLF = '\r\n\r\n';
+
+async function message(stream: IOStream, size: number): Promise<number> {
+  const msg = await stream.readUntil(CRLFCRLF);
+  expect('message length', msg.length, size + 4);
+  return 1;
+}
+
+runReceiver({
+  async w1(socket, p) {
+    const stream = new IOStream(socket);
+    let total = 0;
+    while (total < p.bytes) total += (await stream.readBytes(65536, { partial: true })).length;
+    expect('bytes', total, p.bytes);
+    return total;
+  },
+  async w2(socket, p) {
+    const stream = new IOStream(socket);
+    let bytes = 0;
+    for (let i = 0; i < p.count; i++) bytes += (await stream.readUntil(CRLF)).length;
+    expect('line bytes', bytes, p.count * 34);
+    return p.count;
+  },
+  w2cb(socket, p) {
+    const stream = new IOStream(socket);
+    return new Promise((resolve, reject) => {
+      let n = 0;
+      let bytes = 0;
+      const onLine = (line: Buffer): void => {
+        bytes += line.length;
+        if (++n === p.count) {
+          expect('line bytes', bytes, p.count * 34);
+          resolve(n);
+        } else {
+          stream.readUntil(CRLF, { callback: onLine });
+        }
+      };
+      stream.setCloseCallback(() => { if (n < p.count) reject(stream.error ?? new Error(`closed after ${n} lines`)); });
+      stream.readUntil(CRLF, { callback: onLine });
+    });
+  },
+  async w3(socket, p) {
+    const stream = new IOStream(socket);
+    stream.setNodelay(true);
+    for (let i = 0; i < p.count; i++) {
+      const m = await stream.readUntil('\n');
+      await stream.write(m);
+    }
+    return p.count;
+  },
+  w4: (socket, p) => message(new IOStream(socket), p.bytes),
+  w4slow: (socket, p) => message(new IOStream(socket), p.bytes),
+});
