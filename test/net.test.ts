@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, withTimeout } from './_support/harness.js';
-import { acceptOnce, closedPort, makePair, tcpPair, until, type PairKind } from './_support/net-pair.js';
+import { acceptOnce, bufferedBytes, closedPort, makePair, tcpPair, until, type PairKind } from './_support/net-pair.js';
 import { IOStream } from '../drivers/net.js';
 import { StreamClosedError, UnsatisfiableReadError } from '../core/errors.js';
 
@@ -229,3 +229,30 @@ for (const kind of ['tcp', 'tls'] as PairKind[]) {
     server.close();
   });
 }
+
+// Flow control over a real socket: with no read pending the stream reads ahead about
+// readChunkSize and then pauses the socket, so a fast sender is held back by TCP instead of
+// filling our memory; a read that needs more resumes it, and nothing is lost.
+test('IOStream: read-ahead pauses the socket at readChunkSize; a read resumes it; nothing lost', async (t) => {
+  const [client, server] = await tcpPair({ readChunkSize: 64 * 1024 });
+  try {
+    const total = 16 * 1024 * 1024;
+    const data = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
+    const sent = server.write(data);
+    await until(() => bufferedBytes(client) >= 64 * 1024, 'read-ahead filled');
+    // Let the sender push for a while: the client must stay paused.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const buffered = bufferedBytes(client);
+    const socket = client.socket as net.Socket;
+    t.ok(buffered <= 64 * 1024 + 65536, `buffered ${buffered} bytes: about readChunkSize, not the 16 MiB sent`);
+    t.ok(socket.isPaused(), 'the socket is paused while nothing wants bytes');
+    t.ok(server.writing(), 'the sender is held back (its write has not completed)');
+    const got = await withTimeout(client.readBytes(total), WAIT_MS, 'read everything');
+    await sent;
+    t.ok(got.equals(data), 'every byte arrived, in order');
+  } finally {
+    client.close();
+    server.close();
+  }
+});
