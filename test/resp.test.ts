@@ -1,6 +1,7 @@
 /**
  * examples/resp.ts — one RESP client/server written against BaseIOStream — run unchanged over
- * memory pairs (whole / byte / random chunking), TCP, TLS and a child process's pipes.
+ * memory pairs (whole / byte / random chunking), TCP, TLS, web streams (in memory and over TCP)
+ * and a child process's pipes.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import { memoryPair } from '../drivers/memory.js';
 import { PipeIOStream } from '../drivers/pipe.js';
 import { test, withTimeout, type Test } from './_support/harness.js';
 import { tcpPair, tlsPair } from './_support/net-pair.js';
+import { tcpWebPair, transformPair } from './_support/web-pair.js';
 import {
   RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, serveResp, type RespArg, type RespValue,
 } from '../examples/resp.js';
@@ -84,6 +86,21 @@ test('resp over TCP (127.0.0.1)', async (t) => {
     server.close();
   }
 });
+
+for (const [label, make] of [
+  ['in-memory TransformStreams', async () => transformPair()],
+  ['Duplex.toWeb over TCP', () => tcpWebPair()],
+] as const) {
+  test(`resp over WebIOStream (${label})`, async (t) => {
+    const [client, server] = await make();
+    try {
+      await session(t, client, server, 1 << 20);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+}
 
 test('resp over TLS (127.0.0.1)', async (t) => {
   const [client, server] = await tlsPair();
