@@ -77,21 +77,13 @@ for (const [chunking, seed] of [['whole', 1], ['byte', 1], ['random', 3], ['rand
   });
 }
 
-test('resp over TCP (127.0.0.1)', async (t) => {
-  const [client, server] = await tcpPair();
-  try {
-    await session(t, client, server, 1 << 20);
-  } finally {
-    client.close();
-    server.close();
-  }
-});
-
 for (const [label, make] of [
-  ['in-memory TransformStreams', async () => transformPair()],
-  ['Duplex.toWeb over TCP', () => tcpWebPair()],
+  ['TCP (127.0.0.1)', () => tcpPair()],
+  ['TLS (127.0.0.1)', () => tlsPair()],
+  ['WebIOStream (in-memory TransformStreams)', async () => transformPair()],
+  ['WebIOStream (Duplex.toWeb over TCP)', () => tcpWebPair()],
 ] as const) {
-  test(`resp over WebIOStream (${label})`, async (t) => {
+  test(`resp over ${label}`, async (t) => {
     const [client, server] = await make();
     try {
       await session(t, client, server, 1 << 20);
@@ -101,16 +93,6 @@ for (const [label, make] of [
     }
   });
 }
-
-test('resp over TLS (127.0.0.1)', async (t) => {
-  const [client, server] = await tlsPair();
-  try {
-    await session(t, client, server, 1 << 20);
-  } finally {
-    client.close();
-    server.close();
-  }
-});
 
 test('resp over a child process\'s stdio pipes (examples/resp-demo.ts --stdio)', async (t) => {
   const demo = fileURLToPath(new URL('../examples/resp-demo.ts', import.meta.url));
