@@ -71,7 +71,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private readId = 0;
   private readResolve: ((v: never) => void) | null = null;
   private readReject: ((e: unknown) => void) | null = null;
-  private readStreaming: ((chunk: B) => void) | null = null;
+  // Typed over Uint8Array, not B: a function-typed field would make BaseIOStream<Buffer> not
+  // assignable to BaseIOStream (code written against the base type must accept every driver).
+  private readStreaming: ((chunk: Uint8Array) => void) | null = null;
   private readSignal: AbortSignal | null = null;
   /** Created on first use: an idle stream should cost little memory (10,000 of them may wait). */
   private abortListener: (() => void) | null = null;
@@ -353,7 +355,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private streamChunk(a: StreamChunkAction): void {
     const cb = this.readStreaming;
     if (cb === null || a.id !== this.readId) return;
-    const data = a.data as B;
+    const data = a.data;
     // Never inside the call that started the read, and in arrival order: a microtask per
     // chunk keeps both (the read's own settlement is queued after its chunks).
     queueMicrotask(() => {
@@ -371,7 +373,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       this.readReject = reject;
     });
     this.readId = id;
-    this.readStreaming = streaming;
+    this.readStreaming = streaming as ((chunk: Uint8Array) => void) | null;
     const signal = o?.signal;
     if (signal !== undefined) {
       this.readSignal = signal;

@@ -10,6 +10,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from './_support/harness.js';
+import type { BaseIOStream } from '../drivers/base.js';
+import type { IOStream } from '../drivers/net.js';
+import type { SSLIOStream } from '../drivers/tls.js';
+import type { PipeIOStream } from '../drivers/pipe.js';
+import type { WebIOStream } from '../drivers/web.js';
+import type { MemoryIOStream } from '../drivers/memory.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -111,3 +117,11 @@ test('package: a packed tarball installs and imports in a fresh project (ESM, CJ
   }
   t.end();
 });
+
+// Code written against BaseIOStream (the embedding promise) must accept every driver's stream:
+// a compile-time check, run by `npm run typecheck`, of assignability from each driver class.
+type Accepts<T extends BaseIOStream> = T;
+export type EveryDriverIsABaseIOStream = [
+  Accepts<IOStream>, Accepts<SSLIOStream>, Accepts<PipeIOStream>, Accepts<WebIOStream>, Accepts<MemoryIOStream>,
+  Accepts<IOStream | SSLIOStream | WebIOStream>,
+];
