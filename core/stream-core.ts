@@ -38,6 +38,11 @@ const REGEX = 3;
 const CLOSE = 4;
 const INTO = 5;
 
+// matchLimit verdicts
+const TAKE = 0;
+const PAST_MAX_BYTES = 1;
+const PAST_BUFFER_SIZE = 2;
+
 /**
  * The sans-IO heart of a stream: bytes and requests in, {@link Action}s out.
  *
@@ -154,22 +159,17 @@ export class StreamCore {
   tryReadBytes(n: number, partial = false): Uint8Array | undefined {
     checkSize(n, 'n');
     this.checkIdle();
-    const buffer = this.buffer;
-    if (partial) {
-      if (buffer.length > 0) return this.consume(buffer.length < n ? buffer.length : n);
-    } else if (n <= this.maxBufferSize && buffer.length >= n) {
-      // (a read needing more than maxBufferSize fails in readBytes, however the bytes came)
-      return this.consume(n);
-    }
-    return n === 0 ? this.alloc(0) : undefined;
+    const k = this.readyCount(n, partial);
+    return k < 0 ? undefined : this.consume(k);
   }
+
 
   /** Reads up to and including the first `delimiter` (a string is UTF-8 encoded). */
   readUntil(delimiter: Uint8Array | string, opts?: { maxBytes?: number }): number {
     const d = checkDelimiter(delimiter);
     const max = checkMaxBytes(opts?.maxBytes);
     this.checkIdle();
-    if (this.primedScan !== d) this.delimScan.reset(d);
+    this.primeScan(UNTIL, d);
     this.primedScan = null;
     return this.register(UNTIL, 0, false, false, max, null);
   }
@@ -179,16 +179,9 @@ export class StreamCore {
     const d = checkDelimiter(delimiter);
     const max = checkMaxBytes(maxBytes);
     this.checkIdle();
-    const scan = this.delimScan;
-    if (this.primedScan !== d) scan.reset(d);
-    const end = scan.find(this.buffer);
-    if (end >= 0 && (max < 0 || end <= max) && end <= this.maxBufferSize) {
-      this.primedScan = null;
-      return this.consume(end);
-    }
-    this.primedScan = d;
-    return undefined;
+    return this.tryMatch(UNTIL, d, max);
   }
+
 
   /**
    * Reads up to the end of the first match of `regex` against the buffered bytes decoded as
@@ -198,7 +191,7 @@ export class StreamCore {
     const r = checkRegex(regex);
     const max = checkMaxBytes(opts?.maxBytes);
     this.checkIdle();
-    if (this.primedScan !== r) this.regexScan.reset(r);
+    this.primeScan(REGEX, r);
     this.primedScan = null;
     return this.register(REGEX, 0, false, false, max, null);
   }
@@ -208,16 +201,9 @@ export class StreamCore {
     const r = checkRegex(regex);
     const max = checkMaxBytes(maxBytes);
     this.checkIdle();
-    const scan = this.regexScan;
-    if (this.primedScan !== r) scan.reset(r);
-    const end = scan.find(this.buffer);
-    if (end >= 0 && (max < 0 || end <= max) && end <= this.maxBufferSize) {
-      this.primedScan = null;
-      return this.consume(end);
-    }
-    this.primedScan = r;
-    return undefined;
+    return this.tryMatch(REGEX, r, max);
   }
+
 
   /**
    * Reads everything until the stream closes cleanly (`streaming`: as `stream-chunk` actions).
@@ -243,16 +229,14 @@ export class StreamCore {
   tryReadInto(buf: Uint8Array, partial = false): number {
     checkBuffer(buf);
     this.checkIdle();
-    const have = this.buffer.length;
-    const want = buf.length;
-    if ((have >= want && (partial || want <= this.maxBufferSize)) || (partial && have > 0)) {
-      const n = have < want ? have : want;
-      this.buffer.copyOut(buf, 0, n);
+    const k = this.readyCount(buf.length, partial);
+    if (k > 0) {
+      this.buffer.copyOut(buf, 0, k);
       this.afterConsume();
-      return n;
     }
-    return want === 0 ? 0 : -1;
+    return k;
   }
+
 
   /**
    * Abandons pending read `id`: its slot is freed, nothing is settled (the caller settles its
@@ -343,13 +327,59 @@ export class StreamCore {
 
   // ---------------------------------------------------------------- internals
 
-  /** Created on the first regex read: most streams never use one (memory per idle stream counts). */
+  // Created on first use: most streams never read with a regex, and an idle stream (10,000 may
+  // wait with a pending read) should not carry a write queue either.
   private get writes(): WriteQueue {
     return (this.writeQueue ??= new WriteQueue(this.alloc));
   }
 
   private get regexScan(): RegexScan {
     return (this.regexScanner ??= new RegexScan(this.latin1));
+  }
+
+  /**
+   * How many bytes a read of `want` (`partial`: 1..want) can take from the buffer now, or -1.
+   * The one place that decides it for `readBytes` and `readInto`, pending or tried at once, so
+   * the answer cannot depend on how the bytes were split.
+   */
+  private readyCount(want: number, partial: boolean): number {
+    const have = this.buffer.length;
+    if (want === 0) return 0;
+    if (partial) return have === 0 ? -1 : have < want ? have : want;
+    return want <= this.maxBufferSize && have >= want ? want : -1;
+  }
+
+  /** Starts the search for `key`, unless a failed try left one primed for that very key. */
+  private primeScan(kind: number, key: Uint8Array | RegExp): void {
+    if (this.primedScan === key) return;
+    if (kind === UNTIL) this.delimScan.reset(key as Uint8Array);
+    else this.regexScan.reset(key as RegExp);
+  }
+
+  /** End (exclusive) of the first match of the current delimiter or regex search, or -1. */
+  private findMatch(kind: number): number {
+    return kind === UNTIL ? this.delimScan.find(this.buffer) : this.regexScan.find(this.buffer);
+  }
+
+  /**
+   * What limits say of a match ending at `end`: TAKE it, or fail PAST_MAX_BYTES /
+   * PAST_BUFFER_SIZE. Shared by the pending and the synchronous paths.
+   */
+  private matchLimit(end: number, maxBytes: number): number {
+    if (maxBytes >= 0 && end > maxBytes) return PAST_MAX_BYTES;
+    return end > this.maxBufferSize ? PAST_BUFFER_SIZE : TAKE;
+  }
+
+  /** `tryReadUntil`/`tryReadUntilRegex`: the match taken now, or undefined with the scan left primed. */
+  private tryMatch(kind: number, key: Uint8Array | RegExp, maxBytes: number): Uint8Array | undefined {
+    this.primeScan(kind, key);
+    const end = this.findMatch(kind);
+    if (end >= 0 && this.matchLimit(end, maxBytes) === TAKE) {
+      this.primedScan = null;
+      return this.consume(end);
+    }
+    this.primedScan = key;
+    return undefined;
   }
 
   private checkIdle(): void {
@@ -394,31 +424,29 @@ export class StreamCore {
           return;
         }
         const n = this.readSize;
-        if (n === 0) {
-          this.resolveRead(this.alloc(0));
-        } else if (this.readPartial) {
-          if (buffer.length > 0) this.resolveRead(this.consume(buffer.length < n ? buffer.length : n));
-        } else if (n > this.maxBufferSize) {
+        if (!this.readPartial && n > this.maxBufferSize) {
           // Fails however the bytes were split, even if read-ahead already holds them.
           this.fail(new StreamBufferFullError(
             `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
-        } else if (buffer.length >= n) {
-          this.resolveRead(this.consume(n));
+          return;
         }
+        const k = this.readyCount(n, this.readPartial);
+        if (k >= 0) this.resolveRead(this.consume(k));
         return;
       }
       case UNTIL:
       case REGEX: {
-        const end = this.readKind === UNTIL ? this.delimScan.find(buffer) : this.regexScan.find(buffer);
+        const end = this.findMatch(this.readKind);
         const max = this.readMaxBytes;
         if (end >= 0) {
-          if (max >= 0 && end > max) {
+          const limit = this.matchLimit(end, max);
+          if (limit === TAKE) {
+            this.resolveRead(this.consume(end));
+          } else if (limit === PAST_MAX_BYTES) {
             this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}): match ends at ${end}`));
-          } else if (end > this.maxBufferSize) {
+          } else {
             this.fail(new StreamBufferFullError(
               `match ends at ${end}, past maxBufferSize (${this.maxBufferSize})`));
-          } else {
-            this.resolveRead(this.consume(end));
           }
         } else if (max >= 0 && buffer.length > max) {
           this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}); ${buffer.length} bytes buffered`));
@@ -439,16 +467,17 @@ export class StreamCore {
       }
       case INTO: {
         const target = this.readTarget as Uint8Array;
-        const have = buffer.length;
         const want = target.length;
         if (!this.readPartial && want > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
             `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
-        } else if (have >= want || (this.readPartial && have > 0)) {
-          const n = have < want ? have : want;
-          buffer.copyOut(target, 0, n);
+          return;
+        }
+        const k = this.readyCount(want, this.readPartial);
+        if (k >= 0) {
+          buffer.copyOut(target, 0, k);
           this.afterConsume();
-          this.resolveRead(n);
+          this.resolveRead(k);
         }
         return;
       }
