@@ -358,13 +358,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     const data = a.data;
     // Never inside the call that started the read, and in arrival order: a microtask per
     // chunk keeps both (the read's own settlement is queued after its chunks).
-    queueMicrotask(() => {
-      try {
-        cb(data);
-      } catch (err) {
-        this.close(asError(err));
-      }
-    });
+    queueMicrotask(() => { this.callUser(cb, data); });
   }
 
   private pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: B) => void) | null): Promise<T> {
@@ -406,11 +400,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       const value = q[i + 1];
       q[i] = undefined;
       q[i + 1] = undefined;
-      try {
-        callback(value);
-      } catch (err) {
-        this.close(asError(err));
-      }
+      this.callUser(callback, value);
     }
     q.length = 0;
   }
@@ -445,14 +435,18 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /** Runs a Tornado-4.4 callback with the result; marks the promise handled; a throw closes the stream. */
   private attachCallback<T>(p: Promise<T>, callback: (v: T) => void): void {
-    p.then((v) => {
-      try {
-        callback(v);
-      } catch (err) {
-        this.close(asError(err));
-      }
-    }, noop);
+    p.then((v) => { this.callUser(callback, v); }, noop);
   }
+
+  /** Runs a user callback; one that throws closes the stream with what it threw. */
+  private callUser<T>(callback: (v: T) => void, value: T): void {
+    try {
+      callback(value);
+    } catch (err) {
+      this.close(asError(err));
+    }
+  }
+
 
   private scheduleCloseCallback(): void {
     this.schedule(() => {
