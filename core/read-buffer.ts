@@ -56,6 +56,11 @@ export class ReadBuffer {
     this.length += n;
   }
 
+  /** Unread bytes in the head chunk (0 when empty). */
+  get headLength(): number {
+    return this.first === this.end ? 0 : (this.chunks[this.first] as Uint8Array).length - this.offset;
+  }
+
   /** Number of chunks holding unread bytes. */
   get chunkCount(): number {
     return this.end - this.first;

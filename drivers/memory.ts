@@ -7,6 +7,7 @@
  * ms while that side is reading. A link holds at most `linkCapacity` undelivered bytes before
  * it stops acknowledging writes, so backpressure is real.
  */
+import { ReadBuffer } from '../core/read-buffer.js';
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream, type DriverHooks } from './base.js';
 import { SimScheduler, type SimSchedulerOptions } from './sim-loop.js';
@@ -54,9 +55,8 @@ const BURST = 64 * 1024;
 
 /** One direction of a pair: writer → reader. */
 class Link {
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
-  private headOffset = 0;
+  /** Written, not yet delivered: the core's own chunk list (views out, one copy across chunks). */
+  private readonly queue = new ReadBuffer();
   private delivered = 0;
   private unacked = 0;
   private deliveryAt = 0;
@@ -88,9 +88,8 @@ class Link {
       this.ack(byteLength);
       return;
     }
-    for (const c of chunks) if (c.length > 0) this.queue.push(c.slice());
-    this.queuedBytes += byteLength;
-    if (this.queuedBytes <= this.capacity) this.ack(byteLength);
+    for (const c of chunks) this.queue.push(c.slice());
+    if (this.queue.length <= this.capacity) this.ack(byteLength);
     else this.unacked += byteLength;
     this.kick();
   }
@@ -104,7 +103,7 @@ class Link {
   /** Schedules a delivery task if there is something to deliver and nobody is on it. */
   kick(): void {
     if (this.scheduled || this.readerClosed || !this.readerReading || this.eofSent) return;
-    if (this.queuedBytes === 0 && !this.ended) return;
+    if (this.queue.length === 0 && !this.ended) return;
     this.scheduled = true;
     // Deliveries keep their order: never earlier than the previous one.
     const at = Math.max(this.deliveryAt, this.loop.now + this.latency);
@@ -122,26 +121,26 @@ class Link {
     const reader = this.reader;
     if (reader === null || this.readerClosed) return;
     let burst = 0;
-    while (this.queuedBytes > 0 && this.readerReading && !this.readerClosed && burst < BURST) {
+    while (this.queue.length > 0 && this.readerReading && !this.readerClosed && burst < BURST) {
       let size = this.pieceSize();
       if (this.faultAfter >= 0 && this.delivered + size > this.faultAfter) {
         size = this.faultAfter - this.delivered;
-        if (size > 0) reader.receive(this.take(size));
+        if (size > 0) reader.receive(this.queue.take(size));
         this.delivered += size;
         this.fault(reader);
         return;
       }
-      const piece = this.take(size);
+      const piece = this.queue.take(size);
       this.delivered += size;
       burst += size;
       reader.receive(piece);
     }
-    if (this.unacked > 0 && this.queuedBytes <= this.capacity) {
+    if (this.unacked > 0 && this.queue.length <= this.capacity) {
       const n = this.unacked;
       this.unacked = 0;
       this.ack(n);
     }
-    if (this.queuedBytes === 0 && this.ended && this.readerReading && !this.readerClosed && !this.eofSent) {
+    if (this.queue.length === 0 && this.ended && this.readerReading && !this.readerClosed && !this.eofSent) {
       this.eofSent = true;
       reader.eof();
       return;
@@ -151,9 +150,7 @@ class Link {
 
   private fault(reader: TransportSink): void {
     this.dead = true;
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.headOffset = 0;
+    this.queue.skip(this.queue.length);
     if (this.unacked > 0) {
       const n = this.unacked;
       this.unacked = 0;
@@ -169,49 +166,18 @@ class Link {
   }
 
   private pieceSize(): number {
-    const head = (this.queue[0] as Uint8Array).length - this.headOffset;
+    const head = this.queue.headLength;
     switch (this.chunking) {
       case 'byte': return 1;
       case 'whole': return head;
       default: {
         // Random splits that may also merge across write boundaries.
-        const span = Math.min(this.queuedBytes, 2 * head + 1, 65536);
+        const span = Math.min(this.queue.length, 2 * head + 1, 65536);
         return 1 + Math.floor(this.loop.random() * span);
       }
     }
   }
 
-  /** Removes `n` bytes from the queue: a view when they lie in one chunk. */
-  private take(n: number): Uint8Array {
-    this.queuedBytes -= n;
-    const head = this.queue[0] as Uint8Array;
-    const avail = head.length - this.headOffset;
-    if (n <= avail) {
-      const out = head.subarray(this.headOffset, this.headOffset + n);
-      if (n === avail) {
-        this.queue.shift();
-        this.headOffset = 0;
-      } else {
-        this.headOffset += n;
-      }
-      return out;
-    }
-    const out = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.queue[0] as Uint8Array;
-      const k = Math.min(n - at, c.length - this.headOffset);
-      out.set(c.subarray(this.headOffset, this.headOffset + k), at);
-      at += k;
-      if (this.headOffset + k === c.length) {
-        this.queue.shift();
-        this.headOffset = 0;
-      } else {
-        this.headOffset += k;
-      }
-    }
-    return out;
-  }
 }
 
 /** The transport of one end: writes go out on `out`, reading state steers `in`. */
