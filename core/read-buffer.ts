@@ -16,13 +16,14 @@ const EMPTY_RESULT = new Uint8Array(0);
 export const defaultAlloc: Allocator = (size) => (size === 0 ? EMPTY_RESULT : new Uint8Array(size));
 
 /**
- * Makes the result view of bytes `start..end` of a received chunk. The default is `subarray`;
- * Node drivers construct their `Buffer` view directly, which skips the species lookup that
- * makes `Buffer#subarray` cost about three times as much (it is paid once per read).
+ * Makes the result view of `length` bytes at `byteOffset` of a received chunk's `buffer`. The
+ * default is a `Uint8Array`; Node drivers construct their `Buffer` class directly. Both skip
+ * `subarray`'s species lookup (about twice the cost), and the chunk's `buffer`/`byteOffset`
+ * are read once per chunk, not once per read: those getters cost as much as the view itself.
  */
-export type Viewer = (chunk: Uint8Array, start: number, end: number) => Uint8Array;
+export type Viewer = (buffer: ArrayBufferLike, byteOffset: number, length: number) => Uint8Array;
 
-export const defaultView: Viewer = (chunk, start, end) => chunk.subarray(start, end);
+export const defaultView: Viewer = (buffer, byteOffset, length) => new Uint8Array(buffer, byteOffset, length);
 
 export class ReadBuffer {
   /** Unread bytes in total. */
@@ -43,6 +44,12 @@ export class ReadBuffer {
   private cursorStart = 0;
   /** Position (from the head) of the first byte of the chunk `locate` returned. */
   private locatedBase = 0;
+  /** The head chunk (`chunks[first]`, or EMPTY when the buffer is empty). */
+  private head: Uint8Array = EMPTY;
+  // The head's `buffer` and `byteOffset`, read on its first view (a chunk consumed whole needs
+  // neither): a read per line would otherwise pay for both getters on every result.
+  private headBuffer: ArrayBufferLike | null = null;
+  private headByteOffset = 0;
 
   constructor(private readonly alloc: Allocator = defaultAlloc, private readonly view: Viewer = defaultView) {}
 
@@ -52,13 +59,13 @@ export class ReadBuffer {
     if (n === 0) return;
     if (this.end === this.chunks.length) this.chunks.push(chunk);
     else this.chunks[this.end] = chunk;
-    this.end++;
+    if (this.end++ === this.first) this.setHead(chunk);
     this.length += n;
   }
 
   /** Unread bytes in the head chunk (0 when empty). */
   get headLength(): number {
-    return this.first === this.end ? 0 : (this.chunks[this.first] as Uint8Array).length - this.offset;
+    return this.head.length - this.offset;
   }
 
   /** Number of chunks holding unread bytes. */
@@ -69,12 +76,12 @@ export class ReadBuffer {
   /** Removes and returns the first `n` bytes (`n <= length`): a view when they lie in one chunk. */
   take(n: number): Uint8Array {
     if (n === 0) return this.alloc(0);
-    const head = this.chunks[this.first] as Uint8Array;
+    const head = this.head;
     const start = this.offset;
     const avail = head.length - start;
     if (n <= avail) {
       // Whole untouched chunk: hand it over as is (no new view object).
-      const out = start === 0 && n === head.length ? head : this.view(head, start, start + n);
+      const out = start === 0 && n === avail ? head : this.headView(start, n);
       this.advanceWithin(n, avail);
       return out;
     }
@@ -88,11 +95,11 @@ export class ReadBuffer {
    * streaming read hands to its callback.
    */
   takeHeadChunk(max: number): Uint8Array {
-    const head = this.chunks[this.first] as Uint8Array;
+    const head = this.head;
     const start = this.offset;
     const avail = head.length - start;
     const n = max < avail ? max : avail;
-    const out = start === 0 && n === head.length ? head : this.view(head, start, start + n);
+    const out = start === 0 && n === avail ? head : this.headView(start, n);
     this.advanceWithin(n, avail);
     return out;
   }
@@ -136,13 +143,42 @@ export class ReadBuffer {
    */
   indexOf(delimiter: Uint8Array, from: number): number {
     const dlen = delimiter.length;
-    const last = delimiter[dlen - 1] as number;
     // `end` is the position of the delimiter's last byte in the candidate match.
-    let end = from + dlen - 1;
+    const end = from + dlen - 1;
     if (end >= this.length) return -1;
+    const head = this.head;
+    const off = this.offset;
+    const headRest = head.length - off;
+    if (end >= headRest) return this.indexOfFrom(delimiter, this.locate(end), this.locatedBase, end);
+    // The hot case (a line read from the head chunk), kept small so it inlines into the read.
+    // A candidate found here starts at or after `from`, so all of it lies in the head.
+    const last = delimiter[dlen - 1] as number;
+    let local = off + end;
+    for (;;) {
+      const hit = head.indexOf(last, local);
+      if (hit === -1) break;
+      if (dlen === 1) return hit - off;
+      if (dlen === 2 ? head[hit - 1] === delimiter[0] : matchesAt(head, hit - dlen + 1, delimiter)) {
+        return hit - off - dlen + 1;
+      }
+      local = hit + 1;
+    }
+    if (this.first + 1 === this.end) {
+      this.cursorIndex = this.first;
+      this.cursorStart = this.consumed - off;
+      return -1;
+    }
+    return this.indexOfFrom(delimiter, this.first + 1, headRest, headRest);
+  }
+
+  /**
+   * {@link indexOf} from chunk `ci` (whose first byte is at position `base`) on, for a candidate
+   * whose last byte is at `end` or later; the bytes before it may lie in earlier chunks.
+   */
+  private indexOfFrom(delimiter: Uint8Array, ci: number, base: number, end: number): number {
+    const dlen = delimiter.length;
+    const last = delimiter[dlen - 1] as number;
     const chunks = this.chunks;
-    let ci = this.locate(end);
-    let base = this.locatedBase;
     for (;;) {
       const chunk = chunks[ci] as Uint8Array;
       let local = end - base;
@@ -232,11 +268,12 @@ export class ReadBuffer {
   private advanceWithin(k: number, avail: number): void {
     this.length -= k;
     this.consumed += k;
-    if (k < avail) {
-      this.offset += k;
-      return;
-    }
-    // Head chunk used up: release it so its memory can go.
+    if (k < avail) this.offset += k;
+    else this.dropHead();
+  }
+
+  /** Head chunk used up: release it so its memory can go. */
+  private dropHead(): void {
     this.chunks[this.first] = EMPTY;
     this.first++;
     this.offset = 0;
@@ -244,7 +281,11 @@ export class ReadBuffer {
       this.first = 0;
       this.end = 0;
       this.cursorIndex = -1;
-    } else if (this.first >= 64 && this.first * 2 >= this.end) {
+      this.setHead(EMPTY);
+      return;
+    }
+    this.setHead(this.chunks[this.first] as Uint8Array);
+    if (this.first >= 64 && this.first * 2 >= this.end) {
       const chunks = this.chunks;
       chunks.copyWithin(0, this.first, this.end);
       chunks.fill(EMPTY, this.end - this.first, this.end);
@@ -253,6 +294,29 @@ export class ReadBuffer {
       this.first = 0;
     }
   }
+
+  private setHead(chunk: Uint8Array): void {
+    this.head = chunk;
+    this.headBuffer = null;
+  }
+
+  /** A view of `n` bytes of the head chunk from `start`. */
+  private headView(start: number, n: number): Uint8Array {
+    let buffer = this.headBuffer;
+    if (buffer === null) {
+      buffer = this.headBuffer = this.head.buffer;
+      this.headByteOffset = this.head.byteOffset;
+    }
+    return this.view(buffer, this.headByteOffset + start, n);
+  }
+}
+
+/** Whether `delimiter` occurs in `chunk` at `at` (which the caller knows is in bounds). */
+function matchesAt(chunk: Uint8Array, at: number, delimiter: Uint8Array): boolean {
+  for (let k = 0; k < delimiter.length; k++) {
+    if (chunk[at + k] !== delimiter[k]) return false;
+  }
+  return true;
 }
 
 const EMPTY = new Uint8Array(0);

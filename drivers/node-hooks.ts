@@ -23,7 +23,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 /** Node hooks: results are `Buffer`s, regex scans decode latin1 natively. */
 export const nodeHooks: DriverHooks = {
   alloc: (size: number) => (size === 0 ? EMPTY_BUFFER : Buffer.allocUnsafe(size)),
-  view: (chunk: Uint8Array, start: number, end: number) => new FastBuffer(chunk.buffer, chunk.byteOffset + start, end - start),
+  view: (buffer: ArrayBufferLike, byteOffset: number, length: number) => new FastBuffer(buffer, byteOffset, length),
   latin1: (bytes: Uint8Array) =>
     (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1'),
 };
