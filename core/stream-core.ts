@@ -574,9 +574,10 @@ export class StreamCore {
   }
 
   private settleWrites(): void {
-    const done = this.writes.takeCompleted();
-    if (done === undefined) return;
-    for (let i = 0; i < done.length; i++) this.push({ type: 'resolve-request', id: done[i] as number });
+    const writes = this.writeQueue as WriteQueue;
+    for (let id = writes.nextCompleted(); id !== 0; id = writes.nextCompleted()) {
+      this.push({ type: 'resolve-request', id });
+    }
   }
 
   private push(action: Action): void {

@@ -19,10 +19,12 @@ export class WriteQueue {
   inFlight = 0;
   private outbox: Uint8Array[] = [];
   private outboxBytes = 0;
-  // Pending write requests in order: ids and the cumulative byte offset each one ends at.
+  // Pending write requests in order, slots head..tail-1: ids and the cumulative byte offset each
+  // one ends at. The arrays are reused, never truncated (setting `length` costs a builtin call).
   private ids: number[] = [];
   private ends: number[] = [];
   private head = 0;
+  private tail = 0;
   private accepted = 0;
   private confirmed = 0;
 
@@ -32,8 +34,14 @@ export class WriteQueue {
   add(id: number, data: Uint8Array): Uint8Array[] | undefined {
     this.accepted += data.length;
     this.unflushed += data.length;
-    this.ids.push(id);
-    this.ends.push(this.accepted);
+    if (this.tail === this.ids.length) {
+      this.ids.push(id);
+      this.ends.push(this.accepted);
+    } else {
+      this.ids[this.tail] = id;
+      this.ends[this.tail] = this.accepted;
+    }
+    this.tail++;
     if (data.length === 0) return undefined;
     if (this.inFlight === 0) {
       this.inFlight = data.length;
@@ -44,23 +52,29 @@ export class WriteQueue {
     return undefined;
   }
 
-  /** Ids of writes complete without further transport work (zero-length, nothing ahead of them). */
-  takeCompleted(): number[] | undefined {
-    let out: number[] | undefined;
-    while (this.head < this.ids.length && (this.ends[this.head] as number) <= this.confirmed) {
-      (out ??= []).push(this.ids[this.head] as number);
-      this.head++;
-    }
-    if (this.head === this.ids.length) {
-      this.ids.length = 0;
-      this.ends.length = 0;
+  /**
+   * The id of the oldest write whose bytes are all confirmed (zero-length writes with nothing
+   * ahead of them included), removed from the queue; 0 when there is none. Call until 0.
+   */
+  nextCompleted(): number {
+    const head = this.head;
+    if (head === this.tail || (this.ends[head] as number) > this.confirmed) return 0;
+    const id = this.ids[head] as number;
+    if (head + 1 === this.tail) {
       this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.ids.length) {
-      this.ids.splice(0, this.head);
-      this.ends.splice(0, this.head);
-      this.head = 0;
+      this.tail = 0;
+    } else {
+      this.head = head + 1;
+      if (this.head > 1024 && this.head * 2 > this.tail) this.compact();
     }
-    return out;
+    return id;
+  }
+
+  private compact(): void {
+    this.ids.copyWithin(0, this.head, this.tail);
+    this.ends.copyWithin(0, this.head, this.tail);
+    this.tail -= this.head;
+    this.head = 0;
   }
 
   /** The transport took `n` more bytes of the batch in flight. Returns the next batch, if due. */
@@ -78,10 +92,9 @@ export class WriteQueue {
 
   /** Ids of every write not yet complete, clearing the queue (the stream is closing). */
   drainAll(): number[] {
-    const out = this.ids.slice(this.head);
-    this.ids.length = 0;
-    this.ends.length = 0;
+    const out = this.ids.slice(this.head, this.tail);
     this.head = 0;
+    this.tail = 0;
     this.outbox = [];
     this.outboxBytes = 0;
     this.inFlight = 0;

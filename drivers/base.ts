@@ -9,6 +9,7 @@ import { StreamClosedError } from '../core/errors.js';
 import { StreamCore, type StreamCoreOptions, type StreamOptions } from '../core/stream-core.js';
 import type { Action, ResolveRequestAction, StreamChunkAction } from '../core/actions.js';
 import { checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkBuffer } from '../core/validate.js';
+import { SettleQueue } from './settle-queue.js';
 import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
 /** Options every read accepts. */
@@ -44,8 +45,21 @@ export interface DriverHooks {
   schedule?: Scheduler;
 }
 
-type Settle = { resolve: (v: never) => void; reject: (e: unknown) => void };
 const noop = (): void => {};
+
+// One executor for every promise the facade makes: it hands the resolving functions over
+// through these two slots (executors run synchronously) instead of a closure per promise.
+let takenResolve: (v: never) => void = noop;
+let takenReject: (e: unknown) => void = noop;
+function takeResolvers(resolve: (v: never) => void, reject: (e: unknown) => void): void {
+  takenResolve = resolve;
+  takenReject = reject;
+}
+/** Empties the slots, so they don't keep the last promise (and what it resolved with) alive. */
+function releaseTaken(): void {
+  takenResolve = noop;
+  takenReject = noop;
+}
 
 /**
  * A buffered, promise-based byte stream with Tornado's `BaseIOStream` behaviour.
@@ -78,7 +92,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   /** Created on first use: an idle stream should cost little memory (10,000 of them may wait). */
   private abortListener: (() => void) | null = null;
 
-  private writeHandles: Map<number, Settle> | null = null;
+  private writeHandles: SettleQueue | null = null;
   /** Tornado-style callbacks of reads completed from the buffer: (callback, value) pairs run from one microtask. */
   private callbackQueue: unknown[] | null = null;
   private callbackRunner: (() => void) | null = null;
@@ -194,9 +208,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       throw new TypeError('callback must be a function');
     }
     const id = this.core.write(data);
-    const p = new Promise<void>((resolve, reject) => {
-      (this.writeHandles ??= new Map()).set(id, { resolve: resolve as (v: never) => void, reject });
-    });
+    const p = new Promise<void>(takeResolvers);
+    (this.writeHandles ??= new SettleQueue()).push(id, takenResolve, takenReject);
+    releaseTaken();
     this.drain();
     if (callback !== undefined) this.attachCallback(p, callback);
     return p;
@@ -345,11 +359,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       else resolve(a.value);
       return;
     }
-    const h = this.writeHandles?.get(a.id);
-    if (h === undefined) return;
-    (this.writeHandles as Map<number, Settle>).delete(a.id);
-    if (a.error !== undefined) h.reject(a.error);
-    else (h.resolve as () => void)();
+    this.writeHandles?.settle(a.id, a.error);
   }
 
   private streamChunk(a: StreamChunkAction): void {
@@ -362,10 +372,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   }
 
   private pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: B) => void) | null): Promise<T> {
-    const p = new Promise<T>((resolve, reject) => {
-      this.readResolve = resolve as (v: never) => void;
-      this.readReject = reject;
-    });
+    const p = new Promise<T>(takeResolvers);
+    this.readResolve = takenResolve;
+    this.readReject = takenReject;
+    releaseTaken();
     this.readId = id;
     this.readStreaming = streaming as ((chunk: Uint8Array) => void) | null;
     const signal = o?.signal;
@@ -395,12 +405,16 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    */
   private runCallbacks(): void {
     const q = this.callbackQueue as unknown[];
-    for (let i = 0; i < q.length; i += 2) {
-      const callback = q[i] as (v: unknown) => void;
-      const value = q[i + 1];
-      q[i] = undefined;
-      q[i + 1] = undefined;
-      this.callUser(callback, value);
+    let i = 0;
+    // One try around the loop, not one per callback: a callback that throws closes the stream
+    // (as callUser does) and the callbacks of reads already completed still run.
+    while (i < q.length) {
+      try {
+        for (; i < q.length; i += 2) (q[i] as (v: unknown) => void)(q[i + 1]);
+      } catch (err) {
+        i += 2;
+        this.close(asError(err));
+      }
     }
     q.length = 0;
   }

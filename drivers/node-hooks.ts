@@ -61,6 +61,8 @@ export function codedError(message: string, code: string): Error & { code: strin
 export class SocketTransport implements Transport {
   private closed = false;
   private detached = false;
+  /** Byte counts of the writes whose callbacks are still due, oldest first (made on first write). */
+  private writeSizes: number[] | null = null;
 
   constructor(readonly socket: net.Socket, private readonly sink: TransportSink) {
     guardSocket(socket);
@@ -83,19 +85,17 @@ export class SocketTransport implements Transport {
   write(chunks: readonly Uint8Array[], byteLength: number): void {
     if (this.closed) return;
     const socket = this.socket;
-    // Node always runs write callbacks on a later tick, never inside write().
-    const done = (err?: Error | null): void => {
-      // A failed write also emits 'error' on the socket, which reports it.
-      if (err == null && !this.closed) this.sink.written(byteLength);
-    };
+    // Node runs write callbacks in order and never inside write(): one bound callback serves
+    // every write, taking its byte count from this queue (no closure per write).
+    (this.writeSizes ??= []).push(byteLength);
     const last = chunks.length - 1;
     if (last === 0) {
-      socket.write(chunks[0] as Uint8Array, done);
+      socket.write(chunks[0] as Uint8Array, this.onWritten);
       return;
     }
     socket.cork();
     for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
-    socket.write(chunks[last] as Uint8Array, done);
+    socket.write(chunks[last] as Uint8Array, this.onWritten);
     socket.uncork();
   }
 
@@ -143,6 +143,12 @@ export class SocketTransport implements Transport {
     const s = this.socket;
     if (s.readableEnded && s.writableFinished) s.destroy();
   }
+
+  private readonly onWritten = (err?: Error | null): void => {
+    const n = (this.writeSizes as number[]).shift() as number;
+    // A failed write also emits 'error' on the socket, which reports it.
+    if (err == null && !this.closed) this.sink.written(n);
+  };
 
   private readonly onData = (data: Buffer): void => {
     if (!this.closed) this.sink.receive(data);
