@@ -17,7 +17,7 @@ export interface Row {
   errors: string[];
 }
 
-export interface Verdict { id: string; text: string; value: number | undefined; limit: string; status: 'pass' | 'MISS' | 'n/a'; why?: string }
+export interface Verdict { id: string; text: string; value: number | undefined; limit: string; status: 'pass' | 'MISS' | 'n/a'; why?: string; reference?: true }
 
 export class Results implements Query {
   readonly rows = new Map<string, Row>();
@@ -53,19 +53,26 @@ export class Results implements Query {
   }
 
   judge(ts: readonly Target[]): Verdict[] {
-    return ts.map((t): Verdict => {
-      if (t.kind === 'ratio') {
-        const v = this.goodness(t.a, t.b);
-        const limit = `${t.strict ? '>' : '≥'} ${t.min}`;
-        if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing([t.a, t.b]) };
-        const ok = t.strict ? v > t.min : v >= t.min;
-        return { id: t.id, text: t.text, value: v, limit, status: ok ? 'pass' : 'MISS' };
-      }
-      const v = t.value(this);
-      const limit = `≤ ${t.max} ${t.unit}`;
-      if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing(['W4-big/ours', 'W4-small/ours']) };
-      return { id: t.id, text: t.text, value: v, limit, status: v <= t.max ? 'pass' : 'MISS' };
-    });
+    return ts.map((t): Verdict => (t.reference ? { ...this.judgeOne(t), reference: true } : this.judgeOne(t)));
+  }
+
+  private judgeOne(t: Target): Verdict {
+    if (t.kind === 'ratio') {
+      const v = this.goodness(t.a, t.b);
+      const limit = `${t.strict ? '>' : '≥'} ${t.min}`;
+      if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing([t.a, t.b]) };
+      const ok = t.strict ? v > t.min : v >= t.min;
+      if (ok || t.bound === undefined) return { id: t.id, text: t.text, value: v, limit, status: ok ? 'pass' : 'MISS' };
+      const cap = this.goodness(t.bound, t.b);
+      const why = cap !== undefined && cap < t.min
+        ? `unreachable here: ${t.bound.split('/')[1] ?? t.bound} itself is ${cap.toFixed(2)}`
+        : undefined;
+      return { id: t.id, text: t.text, value: v, limit, status: 'MISS', ...(why !== undefined ? { why } : {}) };
+    }
+    const v = t.value(this);
+    const limit = `≤ ${t.max} ${t.unit}`;
+    if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing(['W4-big/ours', 'W4-small/ours']) };
+    return { id: t.id, text: t.text, value: v, limit, status: v <= t.max ? 'pass' : 'MISS' };
   }
 
   /** A target without data: n/a when a peer was absent, a miss when our side failed. */

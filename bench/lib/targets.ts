@@ -5,8 +5,13 @@
 import type { Sizes } from './cases.js';
 import { MiB } from './params.js';
 
-export type Target = { id: string; text: string } & (
-  | { kind: 'ratio'; a: string; b: string; min: number; strict?: boolean }
+/** `reference`: shown with the targets but not one of the issue's: never fails `--check`. */
+export type Target = { id: string; text: string; reference?: true } & (
+  | {
+    kind: 'ratio'; a: string; b: string; min: number; strict?: boolean;
+    /** A case that bounds `a` from above (the least its API shape costs): a miss it also misses is unreachable. */
+    bound?: string;
+  }
   | { kind: 'max'; max: number; value: (q: Query) => number | undefined; unit: string }
 );
 
@@ -21,10 +26,13 @@ export function targets(s: Sizes): Target[] {
   const t: Target[] = [
     { id: 'W1-raw', text: 'W1 bulk ≥ 0.9× raw net', kind: 'ratio', a: 'W1/ours', b: 'W1/raw', min: 0.9 },
     { id: 'W3-raw', text: 'W3 ping-pong ≥ 0.9× raw net', kind: 'ratio', a: 'W3/ours', b: 'W3/raw', min: 0.9 },
-    { id: 'W2-await-raw', text: 'W2 await ≥ 0.35× raw net (locate only)', kind: 'ratio', a: 'W2/ours', b: 'W2/raw', min: 0.35 },
-    { id: 'W2-await-readline', text: 'W2 await ≥ 1.0× readline for-await', kind: 'ratio', a: 'W2/ours', b: 'W2/readline', min: 1.0 },
-    { id: 'W2-cb-raw', text: 'W2 callbacks ≥ 0.5× raw net (locate only)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/raw', min: 0.5 },
-    { id: 'W2-cb-readline', text: "W2 callbacks ≥ 1.0× readline 'line'", kind: 'ratio', a: 'W2/ours-cb', b: 'W2/readline-cb', min: 1.0 },
+    { id: 'W2-await-raw', text: 'W2 await ≥ 0.35× raw net (locate only)', kind: 'ratio', a: 'W2/ours', b: 'W2/raw', min: 0.35, bound: 'W2/promise-floor' },
+    { id: 'W2-await-readline', text: 'W2 await ≥ 1.0× readline for-await', kind: 'ratio', a: 'W2/ours', b: 'W2/readline', min: 1.0, bound: 'W2/promise-floor' },
+    { id: 'W2-cb-raw', text: 'W2 callbacks ≥ 0.5× raw net (locate only)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/raw', min: 0.5, bound: 'W2/promise-floor-cb' },
+    { id: 'W2-cb-readline', text: "W2 callbacks ≥ 1.0× readline 'line'", kind: 'ratio', a: 'W2/ours-cb', b: 'W2/readline-cb', min: 1.0, bound: 'W2/promise-floor-cb' },
+    // Not the issue's: how close the library comes to the least its API shape can cost.
+    { id: 'W2-await-floor', text: 'W2 await ≥ 0.9× promise-floor (reference)', kind: 'ratio', a: 'W2/ours', b: 'W2/promise-floor', min: 0.9, reference: true },
+    { id: 'W2-cb-floor', text: 'W2 callbacks ≥ 0.9× promise-floor-cb (reference)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/promise-floor-cb', min: 0.9, reference: true },
     {
       id: 'W4-linear', text: `W4 time(${s.w4Big / MiB} MiB) / time(${s.w4Small / MiB} MiB) ≤ 4.5`, kind: 'max', max: 4.5, unit: '×',
       value: (q) => div(q.median('W4-big/ours'), q.median('W4-small/ours')),
