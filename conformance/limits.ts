@@ -3,7 +3,7 @@
  * and the synchronous, state-preserving errors for misuse and bad arguments.
  */
 import type { AnyStream, Assertions, Case } from './types.js';
-import { dec, errName, expectClosedError, expectThrow, pattern, readAll, realErrorOf, sameBytes, settle, sleep , send } from './util.js';
+import { concat, dec, errName, expectClosedError, expectThrow, pattern, readAll, realErrorOf, sameBytes, settle, sleep , send } from './util.js';
 
 /** Asserts `fn` throws synchronously a TypeError or RangeError (as `names` allows). */
 function badArg(t: Assertions, fn: () => unknown, names: readonly string[], what: string): void {
@@ -81,6 +81,21 @@ export const limitCases: Case[] = [
       t.equal(a.error, null);
       await a.write('ok');
       t.equal(dec(await b.readBytes(2)), 'ok', 'nothing of the refused write was queued');
+    },
+  },
+  {
+    behaviour: 'a refused write settles at once, out of order; the writes around it resolve in order',
+    async run({ t, pair }) {
+      const [a, b] = await pair({ maxWriteBufferSize: 1024 });
+      const order: string[] = [];
+      const first = pattern(11, 600);
+      const last = pattern(13, 100);
+      const w1 = a.write(first).then(() => { order.push('w1'); });
+      const w2 = a.write(pattern(12, 600)).then(() => { order.push('w2 resolved'); }, (e: unknown) => { order.push(`w2 ${errName(e)}`); });
+      const w3 = a.write(last).then(() => { order.push('w3'); });
+      await Promise.all([w1, w2, w3]);
+      t.deepEqual(order, ['w2 StreamBufferFullError', 'w1', 'w3'], 'refused first, then the accepted writes in order');
+      t.ok(sameBytes(await b.readBytes(700), concat([first, last])), 'the peer got the accepted writes, nothing of the refused one');
     },
   },
   {

@@ -63,6 +63,7 @@ export class SocketTransport implements Transport {
   private detached = false;
   /** Byte counts of the writes whose callbacks are still due, oldest first (made on first write). */
   private writeSizes: number[] | null = null;
+  private onWritten: ((err?: Error | null) => void) | null = null;
 
   constructor(readonly socket: net.Socket, private readonly sink: TransportSink) {
     guardSocket(socket);
@@ -90,12 +91,12 @@ export class SocketTransport implements Transport {
     (this.writeSizes ??= []).push(byteLength);
     const last = chunks.length - 1;
     if (last === 0) {
-      socket.write(chunks[0] as Uint8Array, this.onWritten);
+      socket.write(chunks[0] as Uint8Array, this.writeCallback());
       return;
     }
     socket.cork();
     for (let i = 0; i < last; i++) socket.write(chunks[i] as Uint8Array);
-    socket.write(chunks[last] as Uint8Array, this.onWritten);
+    socket.write(chunks[last] as Uint8Array, this.writeCallback());
     socket.uncork();
   }
 
@@ -144,11 +145,14 @@ export class SocketTransport implements Transport {
     if (s.readableEnded && s.writableFinished) s.destroy();
   }
 
-  private readonly onWritten = (err?: Error | null): void => {
-    const n = (this.writeSizes as number[]).shift() as number;
-    // A failed write also emits 'error' on the socket, which reports it.
-    if (err == null && !this.closed) this.sink.written(n);
-  };
+  /** The one write callback, made on first write (10,000 idle streams need none). */
+  private writeCallback(): (err?: Error | null) => void {
+    return (this.onWritten ??= (err?: Error | null): void => {
+      const n = (this.writeSizes as number[]).shift() as number;
+      // A failed write also emits 'error' on the socket, which reports it.
+      if (err == null && !this.closed) this.sink.written(n);
+    });
+  }
 
   private readonly onData = (data: Buffer): void => {
     if (!this.closed) this.sink.receive(data);

@@ -64,14 +64,14 @@ export class Results implements Query {
       const ok = t.strict ? v > t.min : v >= t.min;
       if (ok || t.bound === undefined) return { id: t.id, text: t.text, value: v, limit, status: ok ? 'pass' : 'MISS' };
       const cap = this.goodness(t.bound, t.b);
-      const why = cap !== undefined && cap < t.min
+      const why = cap !== undefined && (t.strict ? cap <= t.min : cap < t.min)
         ? `unreachable here: ${t.bound.split('/')[1] ?? t.bound} itself is ${cap.toFixed(2)}`
         : undefined;
       return { id: t.id, text: t.text, value: v, limit, status: 'MISS', ...(why !== undefined ? { why } : {}) };
     }
     const v = t.value(this);
     const limit = `≤ ${t.max} ${t.unit}`;
-    if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing(['W4-big/ours', 'W4-small/ours']) };
+    if (v === undefined) return { id: t.id, text: t.text, value: v, limit, ...this.missing(t.uses) };
     return { id: t.id, text: t.text, value: v, limit, status: v <= t.max ? 'pass' : 'MISS' };
   }
 

@@ -12,7 +12,7 @@ export type Target = { id: string; text: string; reference?: true } & (
     /** A case that bounds `a` from above (the least its API shape costs): a miss it also misses is unreachable. */
     bound?: string;
   }
-  | { kind: 'max'; max: number; value: (q: Query) => number | undefined; unit: string }
+  | { kind: 'max'; max: number; value: (q: Query) => number | undefined; unit: string; uses: string[] }
 );
 
 export interface Query {
@@ -34,13 +34,13 @@ export function targets(s: Sizes): Target[] {
     { id: 'W2-await-floor', text: 'W2 await ≥ 0.9× promise-floor (reference)', kind: 'ratio', a: 'W2/ours', b: 'W2/promise-floor', min: 0.9, reference: true },
     { id: 'W2-cb-floor', text: 'W2 callbacks ≥ 0.9× promise-floor-cb (reference)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/promise-floor-cb', min: 0.9, reference: true },
     {
-      id: 'W4-linear', text: `W4 time(${s.w4Big / MiB} MiB) / time(${s.w4Small / MiB} MiB) ≤ 4.5`, kind: 'max', max: 4.5, unit: '×',
+      id: 'W4-linear', text: `W4 time(${s.w4Big / MiB} MiB) / time(${s.w4Small / MiB} MiB) ≤ 4.5`, kind: 'max', max: 4.5, unit: '×', uses: ['W4-big/ours', 'W4-small/ours'],
       value: (q) => div(q.median('W4-big/ours'), q.median('W4-small/ours')),
     },
     { id: 'W4-small-raw', text: `W4 ${s.w4Small / MiB} MiB ≥ 0.8× raw net`, kind: 'ratio', a: 'W4-small/ours', b: 'W4-small/raw', min: 0.8 },
     { id: 'W4-big-raw', text: `W4 ${s.w4Big / MiB} MiB ≥ 0.8× raw net`, kind: 'ratio', a: 'W4-big/ours', b: 'W4-big/raw', min: 0.8 },
     {
-      id: 'W4-rss', text: `W4 ${s.w4Big / MiB} MiB peak RSS above baseline ≤ 2.5× message`, kind: 'max', max: 2.5, unit: '× msg',
+      id: 'W4-rss', text: `W4 ${s.w4Big / MiB} MiB peak RSS above baseline ≤ 2.5× message`, kind: 'max', max: 2.5, unit: '× msg', uses: ['W4-big/ours'],
       value: (q) => div(q.rssAbove('W4-big/ours'), s.w4Big),
     },
   ];
@@ -52,8 +52,13 @@ export function targets(s: Sizes): Target[] {
     ['W4-big', `W4 ${s.w4Big / MiB} MiB`], ['W4-slow', 'W4-slow CPU'],
   ];
   for (const [g, name] of tornadoRows) {
-    t.push({ id: `${g}-tornado`, text: `${name}: Tornado slower than us`, kind: 'ratio', a: `${g}/ours`, b: `${g}/tornado`, min: 1.0, strict: true });
+    // Raw `net` bounds what a library over Node's public socket API can reach.
+    t.push({ id: `${g}-tornado`, text: `${name}: Tornado slower than us`, kind: 'ratio', a: `${g}/ours`, b: `${g}/tornado`, min: 1.0, strict: true, bound: `${g}/raw` });
   }
+  t.push({
+    id: 'W6-heap', text: 'W6 idle IOStream heap above a raw socket ≤ 2 KiB', kind: 'max', max: 2048, unit: 'B', uses: ['W6-heap/ours', 'W6-heap/raw'],
+    value: (q) => { const a = q.median('W6-heap/ours'); const b = q.median('W6-heap/raw'); return a === undefined || b === undefined ? undefined : a - b; },
+  });
   return t;
 }
 
