@@ -56,3 +56,20 @@ export function runReceiver(handlers: Handlers): void {
 export function expect(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: got ${got}, expected ${want}`);
 }
+
+/** W2's line tally for callback-style receivers: every line's bytes are checked at the last one. */
+export class LineTally {
+  lines = 0;
+  private bytes = 0;
+
+  constructor(private readonly want: number, private readonly done: (lines: number) => void) {}
+
+  /** Counts `line`; after the last one checks the bytes and calls `done`. Returns whether more are due. */
+  add(line: Uint8Array): boolean {
+    this.bytes += line.length;
+    if (++this.lines < this.want) return true;
+    expect('line bytes', this.bytes, this.want * 34);
+    this.done(this.lines);
+    return false;
+  }
+}

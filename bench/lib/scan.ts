@@ -29,14 +29,26 @@ export class LineLocator {
   }
 }
 
-/** Splits into `\r\n`-terminated lines, each a Buffer (a view, or one copy across chunks). */
+type BufferCtor = new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
+const FastBuffer = (Buffer as unknown as { [Symbol.species]: BufferCtor })[Symbol.species];
+
+/**
+ * Splits into `\r\n`-terminated lines, each a Buffer (a view, or one copy across chunks).
+ * Views come from `subarray` (what an application would write), or with `direct` from Node's
+ * Buffer class constructed directly, as cheaply as a real Buffer per line can be made (what the
+ * `promise-floor` peer hands to its promises).
+ */
 export class LineSplitter {
   count = 0;
   /** Sum of line lengths: keeps the lines observably used. */
   bytes = 0;
   private carry: Buffer | null = null;
 
+  constructor(private readonly direct = false) {}
+
   feed(chunk: Buffer, onLine?: (line: Buffer) => void): void {
+    const ab = chunk.buffer;
+    const base = chunk.byteOffset;
     let start = 0;
     let pos = 0;
     for (;;) {
@@ -51,7 +63,7 @@ export class LineSplitter {
         line = Buffer.concat([carry, chunk.subarray(0, pos)]);
         this.carry = null;
       } else {
-        line = chunk.subarray(start, pos);
+        line = this.direct ? new FastBuffer(ab, base + start, pos - start) : chunk.subarray(start, pos);
       }
       start = pos;
       this.count++;
@@ -127,43 +139,3 @@ export class NewlineSplitter {
   }
 }
 
-type BufferCtor = new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
-const FastBuffer = (Buffer as unknown as { [Symbol.species]: BufferCtor })[Symbol.species];
-
-/**
- * Splits into `\r\n`-terminated lines as cheaply as a real `Buffer` per line can be made: the
- * numeric `indexOf` scan plus a Buffer view built directly (no `subarray`), one copy across
- * chunks. What the `promise-floor` peer hands to its promises.
- */
-export class LineViews {
-  private carry: Buffer | null = null;
-
-  /** Appends the lines completed by `chunk` to `out` (which is cleared first); returns `out`. */
-  feed(chunk: Buffer, out: Buffer[]): Buffer[] {
-    out.length = 0;
-    const ab = chunk.buffer;
-    const base = chunk.byteOffset;
-    let start = 0;
-    let pos = 0;
-    for (;;) {
-      const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) break;
-      pos = nl + 1;
-      const carry = this.carry;
-      const prev = nl > 0 ? chunk[nl - 1] : carry !== null ? carry[carry.length - 1] : -1;
-      if (prev !== CR) continue;
-      if (carry !== null) {
-        out.push(Buffer.concat([carry, chunk.subarray(0, pos)]));
-        this.carry = null;
-      } else {
-        out.push(new FastBuffer(ab, base + start, pos - start));
-      }
-      start = pos;
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      this.carry = this.carry === null ? rest : Buffer.concat([this.carry, rest]);
-    }
-    return out;
-  }
-}

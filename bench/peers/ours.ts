@@ -3,7 +3,7 @@
  * shows — one read call per unit, `await` (or a Tornado-4.4 `callback` chaining the next read).
  */
 import { IOStream } from '../../drivers/net.js';
-import { expect, runReceiver } from '../lib/receiver.js';
+import { LineTally, expect, runReceiver } from '../lib/receiver.js';
 
 const CRLF = '\r\n';
 const CRLFCRLF = '\r\n\r\n';
@@ -32,18 +32,13 @@ runReceiver({
   w2cb(socket, p) {
     const stream = new IOStream(socket);
     return new Promise((resolve, reject) => {
-      let n = 0;
-      let bytes = 0;
+      const tally = new LineTally(p.count, resolve);
       const onLine = (line: Buffer): void => {
-        bytes += line.length;
-        if (++n === p.count) {
-          expect('line bytes', bytes, p.count * 34);
-          resolve(n);
-        } else {
-          stream.readUntil(CRLF, { callback: onLine });
-        }
+        if (tally.add(line)) stream.readUntil(CRLF, { callback: onLine });
       };
-      stream.setCloseCallback(() => { if (n < p.count) reject(stream.error ?? new Error(`closed after ${n} lines`)); });
+      stream.setCloseCallback(() => {
+        if (tally.lines < p.count) reject(stream.error ?? new Error(`closed after ${tally.lines} lines`));
+      });
       stream.readUntil(CRLF, { callback: onLine });
     });
   },

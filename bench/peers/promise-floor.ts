@@ -1,7 +1,7 @@
 /**
  * Peer "promise-floor" (W2 only): not a library but the least any API that settles one
  * `Promise<Buffer>` per line can cost here. Raw `net` 'data' events, the `indexOf` scan and a
- * Buffer view per line (`LineViews`), then per line:
+ * Buffer view per line (`LineSplitter` with direct views), then per line:
  * - `w2`: `await Promise.resolve(line)` — what an `await stream.readUntil()` loop cannot go below;
  * - `w2cb`: `Promise.resolve(line)` returned and dropped, and the callback run from one
  *   microtask per chunk — what Tornado-4.4 callbacks that still return a promise per read
@@ -10,8 +10,8 @@
  * that lookup is most of the gap between this row and `raw`.
  */
 import type * as net from 'node:net';
-import { expect, runReceiver } from '../lib/receiver.js';
-import { LineViews } from '../lib/scan.js';
+import { LineTally, expect, runReceiver } from '../lib/receiver.js';
+import { LineSplitter } from '../lib/scan.js';
 
 /** The socket's chunks, one `await` per chunk when none is waiting. */
 function chunkQueue(socket: net.Socket): () => Promise<Buffer> {
@@ -30,12 +30,14 @@ function chunkQueue(socket: net.Socket): () => Promise<Buffer> {
 runReceiver({
   async w2(socket, p) {
     const next = chunkQueue(socket);
-    const views = new LineViews();
+    const split = new LineSplitter(true);
     const lines: Buffer[] = [];
+    const collect = (line: Buffer): void => { lines.push(line); };
     let n = 0;
     let bytes = 0;
     while (n < p.count) {
-      views.feed(await next(), lines);
+      lines.length = 0;
+      split.feed(await next(), collect);
       for (let i = 0; i < lines.length; i++) {
         bytes += (await Promise.resolve(lines[i] as Buffer)).length;
         n++;
@@ -46,23 +48,16 @@ runReceiver({
   },
   w2cb(socket, p) {
     return new Promise((resolve, reject) => {
-      const views = new LineViews();
-      let n = 0;
-      let bytes = 0;
-      const onLine = (line: Buffer): void => {
-        bytes += line.length;
-        if (++n === p.count) {
-          expect('line bytes', bytes, p.count * 34);
-          resolve(n);
-        }
-      };
+      const split = new LineSplitter(true);
+      const tally = new LineTally(p.count, resolve);
       socket.on('data', (chunk: Buffer) => {
-        const lines = views.feed(chunk, []);
+        const lines: Buffer[] = [];
+        split.feed(chunk, (line) => { lines.push(line); });
         for (let i = 0; i < lines.length; i++) void Promise.resolve(lines[i] as Buffer);
-        queueMicrotask(() => { for (let i = 0; i < lines.length; i++) onLine(lines[i] as Buffer); });
+        queueMicrotask(() => { for (let i = 0; i < lines.length; i++) tally.add(lines[i] as Buffer); });
       });
       socket.on('error', reject);
-      socket.on('end', () => { if (n < p.count) reject(new Error(`closed after ${n} lines`)); });
+      socket.on('end', () => { if (tally.lines < p.count) reject(new Error(`closed after ${tally.lines} lines`)); });
     });
   },
 });
