@@ -1,7 +1,6 @@
 /**
  * Peer "raw net": Node `net` with hand-written scanning — the limit. `'data'` events, a
  * numeric `indexOf` per line, views where possible, one join for the big message.
- * Variant `raw-onread` (env RAW_ONREAD=1, W1 only) reads into one reused buffer via `onread`.
  */
 import type * as net from 'node:net';
 import { expect, runReceiver } from '../lib/receiver.js';
