@@ -2,7 +2,8 @@
  * The resolving functions of a stream's pending writes, oldest first. The core completes
  * accepted writes in the order they were issued, so settling is a pop from the head; only a
  * write refused at once (closed stream, `maxWriteBufferSize`) settles out of order, and is
- * searched for. Parallel arrays reused in place: no object per write, no Map.
+ * searched for. Parallel arrays reused in place (no object per write, no Map), compacted like
+ * the core's `WriteQueue` so a queue that never empties does not grow without bound.
  */
 export class SettleQueue {
   private ids: number[] = [];
@@ -24,11 +25,11 @@ export class SettleQueue {
     }
   }
 
-  /** Settles request `id` (rejecting with `error` when given); false when it is not queued here. */
-  settle(id: number, error: Error | undefined): boolean {
+  /** Settles request `id` (rejecting with `error` when given); ignores an id not queued here. */
+  settle(id: number, error: Error | undefined): void {
     let at = this.head;
     while (at < this.tail && this.ids[at] !== id) at++;
-    if (at === this.tail) return false;
+    if (at === this.tail) return;
     const resolve = this.resolves[at] as () => void;
     const reject = this.rejects[at] as (e: unknown) => void;
     if (at === this.head) {
@@ -47,10 +48,21 @@ export class SettleQueue {
     if (this.head === this.tail) {
       this.head = 0;
       this.tail = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.tail) {
+      this.compact();
     }
     if (error !== undefined) reject(error);
     else resolve();
-    return true;
+  }
+
+  private compact(): void {
+    const n = this.tail - this.head;
+    this.ids.copyWithin(0, this.head, this.tail);
+    this.resolves.copyWithin(0, this.head, this.tail);
+    this.rejects.copyWithin(0, this.head, this.tail);
+    for (let i = n; i < this.tail; i++) this.clear(i);
+    this.head = 0;
+    this.tail = n;
   }
 
   private clear(at: number): void {

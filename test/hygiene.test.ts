@@ -2,7 +2,8 @@
  * Resource hygiene: streams release their sockets. After opening and closing many connections
  * (clean closes from either side, error closes, TLS), `process.getActiveResourcesInfo()` must
  * show no more TCPSocketWrap / TCPServerWrap than before the test. Closing is asynchronous
- * (FIN exchange), so the check waits, bounded, for the count to come back down.
+ * (FIN exchange), so the check waits, bounded, for the count to come back down. And a stream's
+ * own bookkeeping stays bounded however many writes pass through it.
  */
 import * as net from 'node:net';
 import { test, withTimeout } from './_support/harness.js';
@@ -11,6 +12,7 @@ import { IOStream } from '../drivers/net.js';
 import { SSLIOStream } from '../drivers/tls.js';
 import { LINGER_MS } from '../drivers/node-hooks.js';
 import { until } from './_support/net-pair.js';
+import { memoryPair, type BaseIOStream } from '../drivers/index.js';
 
 const WAIT_MS = 15_000;
 
@@ -114,4 +116,38 @@ test('hygiene: a clean close is bounded when the peer never closes its side', as
   await new Promise<void>((resolve) => listener.close(() => resolve()));
   await waitForHandles(before);
   t.ok(tcpHandles() <= before, `no TCPSocketWrap/TCPServerWrap left over (${tcpHandles()} <= ${before})`);
+});
+
+/** How many slots the facade's queue of pending write promises holds (settled ones not yet compacted included). */
+function writeSlots(s: BaseIOStream): number {
+  return (s as unknown as { writeHandles: { ids: unknown[] } | null }).writeHandles?.ids.length ?? 0;
+}
+
+// A writer that keeps a window of writes pending and refills it as each resolves never lets
+// the queue empty (the memory link acknowledges on a later task, after the refill). Its
+// bookkeeping must stay bounded by compaction, not grow with the number of writes.
+test('hygiene: a write queue that never empties keeps its bookkeeping bounded', async (t) => {
+  const [a, b] = memoryPair();
+  try {
+    const n = 6000;
+    const window = 4;
+    const reading = (async (): Promise<boolean> => {
+      let inOrder = true;
+      for (let i = 0; i < n; i++) if (new TextDecoder().decode(await b.readUntil('\n')) !== `${i}\n`) inOrder = false;
+      return inOrder;
+    })();
+    const inFlight: Promise<void>[] = [];
+    let most = 0;
+    for (let i = 0; i < n; i++) {
+      if (i >= window) await inFlight[i - window];
+      most = Math.max(most, writeSlots(a));
+      inFlight[i] = a.write(`${i}\n`);
+    }
+    await withTimeout(Promise.all(inFlight), WAIT_MS, 'writes');
+    t.ok(await withTimeout(reading, WAIT_MS, 'reads'), `all ${n} writes arrived in order`);
+    t.ok(most <= 2100, `at most ${most} slots held for ${n} writes whose queue never emptied`);
+  } finally {
+    a.close();
+    b.close();
+  }
 });
