@@ -20,6 +20,7 @@ import { closeCases } from './close.js';
 import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
 import { within } from './util.js';
+import { invalidArgType, outOfRange } from '../core/errors.js';
 
 export type { AnyStream, Assertions, Capabilities, Case, CaseContext, ConformanceOptions, MakePair, TestFunction } from './types.js';
 
@@ -51,13 +52,13 @@ function counting(t: Assertions): { t: Assertions; failures(): number } {
 }
 
 function checkOptions(test: unknown, options: ConformanceOptions): Required<Capabilities> {
-  if (typeof test !== 'function') throw new TypeError('runConformance: test must be a tape-compatible test function');
-  if (typeof options !== 'object' || options === null) throw new TypeError('runConformance: options must be an object');
-  if (typeof options.name !== 'string' || options.name === '') throw new TypeError('runConformance: name must be a non-empty string');
-  if (typeof options.makePair !== 'function') throw new TypeError('runConformance: makePair must be a function');
+  if (typeof test !== 'function') throw invalidArgType('runConformance: test must be a tape-compatible test function');
+  if (typeof options !== 'object' || options === null) throw invalidArgType('runConformance: options must be an object');
+  if (typeof options.name !== 'string' || options.name === '') throw invalidArgType('runConformance: name must be a non-empty string');
+  if (typeof options.makePair !== 'function') throw invalidArgType('runConformance: makePair must be a function');
   const caps = { ...DEFAULT_CAPABILITIES, ...options.capabilities };
   if (!Number.isSafeInteger(caps.maxTransfer) || caps.maxTransfer < 1) {
-    throw new RangeError(`runConformance: capabilities.maxTransfer must be a positive integer, got ${String(caps.maxTransfer)}`);
+    throw outOfRange(`runConformance: capabilities.maxTransfer must be a positive integer, got ${String(caps.maxTransfer)}`);
   }
   return caps;
 }

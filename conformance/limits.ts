@@ -12,7 +12,11 @@ function badArg(t: Assertions, fn: () => unknown, names: readonly string[], what
     if (r instanceof Promise) r.catch(() => {});
     t.fail(`${what}: expected a synchronous ${names.join(' or ')}`);
   } catch (err) {
-    t.ok(names.includes(errName(err)), `${what} throws ${errName(err)} synchronously`);
+    const name = errName(err);
+    t.ok(names.includes(name), `${what} throws ${name} synchronously`);
+    const code = (err as { code?: unknown }).code;
+    const codes = name === 'RangeError' ? ['ERR_OUT_OF_RANGE'] : ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'];
+    t.ok(codes.includes(code as string), `${what}: code ${String(code)} is one of ${codes.join(', ')}`);
   }
 }
 
@@ -113,17 +117,17 @@ export const limitCases: Case[] = [
     },
   },
   {
-    behaviour: 'a second read while one is pending throws "Already reading" and changes nothing',
+    behaviour: 'a second read while one is pending throws AlreadyReadingError ("Already reading") and changes nothing',
     async run({ t, pair }) {
       const [a, b] = await pair();
       const p = b.readBytes(5);
       const buf = new Uint8Array(1);
-      expectThrow(t, () => b.readBytes(1), 'Error', /Already reading/, 'readBytes');
-      expectThrow(t, () => b.readUntil('\n'), 'Error', /Already reading/, 'readUntil');
-      expectThrow(t, () => b.readUntilRegex(/x/), 'Error', /Already reading/, 'readUntilRegex');
-      expectThrow(t, () => b.readUntilClose(), 'Error', /Already reading/, 'readUntilClose');
-      expectThrow(t, () => b.readInto(buf), 'Error', /Already reading/, 'readInto');
-      expectThrow(t, () => b.readBytes(1, { signal: AbortSignal.abort() }), 'Error', /Already reading/, 'readBytes with aborted signal');
+      expectThrow(t, () => b.readBytes(1), 'AlreadyReadingError', /Already reading/, 'readBytes', 'ERR_ALREADY_READING');
+      expectThrow(t, () => b.readUntil('\n'), 'AlreadyReadingError', /Already reading/, 'readUntil', 'ERR_ALREADY_READING');
+      expectThrow(t, () => b.readUntilRegex(/x/), 'AlreadyReadingError', /Already reading/, 'readUntilRegex', 'ERR_ALREADY_READING');
+      expectThrow(t, () => b.readUntilClose(), 'AlreadyReadingError', /Already reading/, 'readUntilClose', 'ERR_ALREADY_READING');
+      expectThrow(t, () => b.readInto(buf), 'AlreadyReadingError', /Already reading/, 'readInto', 'ERR_ALREADY_READING');
+      expectThrow(t, () => b.readBytes(1, { signal: AbortSignal.abort() }), 'AlreadyReadingError', /Already reading/, 'readBytes with aborted signal', 'ERR_ALREADY_READING');
       t.equal(b.reading(), true, 'first read still pending');
       send(a, 'hello');
       t.equal(dec(await p), 'hello', 'first read completes with the data');

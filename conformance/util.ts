@@ -93,8 +93,12 @@ export async function expectClosedError(t: Assertions, p: PromiseLike<unknown>, 
 /** The `realError` of a StreamClosedError (undefined after a clean close). */
 export const realErrorOf = (err: Error | null): unknown => (err as { realError?: unknown } | null)?.realError;
 
-/** Asserts that `fn` throws synchronously an error of class `name` whose message matches `re`. */
-export function expectThrow(t: Assertions, fn: () => unknown, name: string, re: RegExp | null, what: string): void {
+/**
+ * Asserts that `fn` throws synchronously an error of class `name` whose message matches `re`
+ * and, for the library's own misuse errors, whose `code` is `code`.
+ */
+export function expectThrow(t: Assertions, fn: () => unknown, name: string, re: RegExp | null, what: string,
+  code?: string): void {
   try {
     const r = fn();
     // A misuse must not come back as a promise: it would be reported late, or not at all.
@@ -103,6 +107,7 @@ export function expectThrow(t: Assertions, fn: () => unknown, name: string, re: 
   } catch (err) {
     t.equal(errName(err), name, `${what} throws ${name} synchronously`);
     if (re !== null) t.ok(re.test(err instanceof Error ? err.message : ''), `${what}: message matches ${String(re)}`);
+    if (code !== undefined) t.equal((err as { code?: unknown }).code, code, `${what}: code is ${code}`);
   }
 }
 

@@ -1,7 +1,24 @@
 /**
- * The three error classes of the stream contract. They live in the core so that every
- * driver, and code that embeds the core directly, reports failures with the same classes.
+ * The error classes of the stream contract and the coded errors for misuse. They live in the
+ * core so that every driver, and code that embeds the core directly, reports failures with the
+ * same classes and the same stable `code`s (the message may change; the code does not).
  */
+
+/**
+ * Every `code` an error thrown or rejected by this library carries. Transport errors passed
+ * through as a `realError` keep the transport's own code (`ECONNRESET`, `EPIPE`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, ...).
+ */
+export type ErrorCode =
+  | 'ERR_STREAM_CLOSED' | 'ERR_STREAM_BUFFER_FULL' | 'ERR_UNSATISFIABLE_READ'
+  | 'ERR_ALREADY_READING' | 'ERR_ALREADY_WAITING' | 'ERR_ALREADY_CONNECTED' | 'ERR_NOT_CONNECTED'
+  | 'ERR_STREAM_NOT_IDLE' | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE'
+  | 'ERR_INVALID_STATE' | 'ERR_SERVER_CLOSED' | 'ETIMEDOUT';
+
+/** An `Error` (or subclass) with a stable {@link ErrorCode}. */
+export interface CodedError extends Error {
+  readonly code: string;
+}
 
 /**
  * Raised (as a rejection) by every pending or later operation on a closed stream.
@@ -9,7 +26,7 @@
  * `realError` is what closed the stream, when something did: an `ECONNRESET`, a TLS error,
  * a {@link StreamBufferFullError}... It is also set as the standard `cause`.
  */
-export class StreamClosedError extends Error {
+export class StreamClosedError extends Error implements CodedError {
   /** Stable code for programmatic checks. */
   readonly code = 'ERR_STREAM_CLOSED';
   /** What closed the stream; `undefined` after a clean close (peer EOF or user `close()`). */
@@ -30,7 +47,8 @@ export class StreamClosedError extends Error {
  * `error`), or a write would take the unflushed bytes past `maxWriteBufferSize` (that write is
  * refused, the stream stays open).
  */
-export class StreamBufferFullError extends Error {
+export class StreamBufferFullError extends Error implements CodedError {
+  /** Stable code for programmatic checks. */
   readonly code = 'ERR_STREAM_BUFFER_FULL';
   constructor(message = 'Reached maximum buffer size') {
     super(message);
@@ -42,10 +60,51 @@ export class StreamBufferFullError extends Error {
  * `readUntil`/`readUntilRegex` saw more than `maxBytes` bytes without a match. The stream is
  * closed with this as its `error`.
  */
-export class UnsatisfiableReadError extends Error {
+export class UnsatisfiableReadError extends Error implements CodedError {
+  /** Stable code for programmatic checks. */
   readonly code = 'ERR_UNSATISFIABLE_READ';
   constructor(message = 'Read cannot be satisfied within maxBytes') {
     super(message);
     this.name = 'UnsatisfiableReadError';
   }
+}
+
+/**
+ * A read was started while another is pending (only one read may be pending at a time).
+ * Thrown synchronously; nothing changes.
+ */
+export class AlreadyReadingError extends Error implements CodedError {
+  /** Stable code for programmatic checks. */
+  readonly code = 'ERR_ALREADY_READING';
+  constructor(message = 'Already reading: only one read may be pending at a time') {
+    super(message);
+    this.name = 'AlreadyReadingError';
+  }
+}
+
+/** An `Error` of class `Ctor` with `code` set, and `cause` when given. */
+function coded<E extends Error>(Ctor: new (message: string, options?: { cause: unknown }) => E,
+  code: ErrorCode, message: string, cause: unknown): E & { readonly code: ErrorCode } {
+  const err = cause === undefined ? new Ctor(message) : new Ctor(message, { cause });
+  return Object.assign(err, { code });
+}
+
+/** A misuse that is not about one argument (`ERR_ALREADY_WAITING`, `ERR_NOT_CONNECTED`, ...): a plain `Error` with `code`. */
+export function stateError(code: ErrorCode, message: string): Error & { readonly code: ErrorCode } {
+  return coded(Error, code, message, undefined);
+}
+
+/** An argument of the wrong type: `TypeError`, `code: 'ERR_INVALID_ARG_TYPE'`. */
+export function invalidArgType(message: string, cause?: unknown): TypeError & { readonly code: ErrorCode } {
+  return coded(TypeError, 'ERR_INVALID_ARG_TYPE', message, cause);
+}
+
+/** An argument of the right type with a value that cannot work: `TypeError`, `code: 'ERR_INVALID_ARG_VALUE'`. */
+export function invalidArgValue(message: string, cause?: unknown): TypeError & { readonly code: ErrorCode } {
+  return coded(TypeError, 'ERR_INVALID_ARG_VALUE', message, cause);
+}
+
+/** A number (size, limit, port...) outside its range: `RangeError`, `code: 'ERR_OUT_OF_RANGE'`. */
+export function outOfRange(message: string): RangeError & { readonly code: ErrorCode } {
+  return coded(RangeError, 'ERR_OUT_OF_RANGE', message, undefined);
 }

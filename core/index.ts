@@ -9,7 +9,10 @@ export type {
   Action, WantReadAction, PauseReadAction, WriteTheseAction, ResolveRequestAction,
   StreamChunkAction, CloseWithErrorAction, ClosedAction,
 } from './actions.js';
-export { StreamClosedError, StreamBufferFullError, UnsatisfiableReadError } from './errors.js';
+export {
+  StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError,
+  type ErrorCode, type CodedError,
+} from './errors.js';
 export { ReadBuffer, type Allocator, type Viewer } from './read-buffer.js';
 export { DelimiterScan } from './delimiter-scan.js';
 export { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';

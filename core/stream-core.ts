@@ -3,7 +3,9 @@ import {
   type Action,
 } from './actions.js';
 import { DelimiterScan } from './delimiter-scan.js';
-import { StreamBufferFullError, StreamClosedError, UnsatisfiableReadError } from './errors.js';
+import {
+  AlreadyReadingError, StreamBufferFullError, StreamClosedError, UnsatisfiableReadError, invalidArgType, outOfRange,
+} from './errors.js';
 import { ReadBuffer, defaultAlloc, type Allocator, type Viewer } from './read-buffer.js';
 import { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';
 import {
@@ -284,7 +286,7 @@ export class StreamCore {
     if (this.isClosed) return;
     const inFlight = this.writeQueue === null ? 0 : this.writeQueue.inFlight;
     if (n > inFlight) {
-      throw new RangeError(`written(${n}) exceeds the ${inFlight} bytes in flight`);
+      throw outOfRange(`written(${n}) exceeds the ${inFlight} bytes in flight`);
     }
     const batch = this.writes.written(n);
     this.settleWrites();
@@ -309,7 +311,7 @@ export class StreamCore {
 
   /** The transport failed: the stream closes with `error` (sticky: every later operation gets it). */
   receiveError(error: Error): void {
-    if (!(error instanceof Error)) throw new TypeError('receiveError expects an Error');
+    if (!(error instanceof Error)) throw invalidArgType('receiveError expects an Error');
     this.closeWith(error);
   }
 
@@ -320,7 +322,7 @@ export class StreamCore {
    */
   close(error?: Error | null): void {
     if (error !== undefined && error !== null && !(error instanceof Error)) {
-      throw new TypeError('close(error) expects an Error, null or undefined');
+      throw invalidArgType('close(error) expects an Error, null or undefined');
     }
     this.closeWith(error ?? null);
   }
@@ -383,7 +385,7 @@ export class StreamCore {
   }
 
   private checkIdle(): void {
-    if (this.readId !== 0) throw new Error('Already reading: only one read may be pending at a time');
+    if (this.readId !== 0) throw new AlreadyReadingError();
   }
 
   private register(kind: number, size: number, partial: boolean, streaming: boolean,

@@ -1,9 +1,11 @@
 /**
- * Argument checks shared by the core's inputs. Each throws synchronously (TypeError for a
- * wrong type, RangeError for a wrong value) before any state changes, with a message that
- * names the argument.
+ * Argument checks shared by the core's inputs and the drivers. Each throws synchronously
+ * (TypeError `ERR_INVALID_ARG_TYPE` for a wrong type, RangeError `ERR_OUT_OF_RANGE` for a
+ * number out of range, TypeError `ERR_INVALID_ARG_VALUE` for a value that cannot work)
+ * before any state changes, with a message that names the argument.
  */
 import type { StreamCoreOptions } from './stream-core.js';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 interface Utf8Encoder { encode(input: string): Uint8Array }
 /** `TextEncoder` exists in every runtime we target; reached through globalThis so the core needs no DOM or Node typings. */
@@ -13,18 +15,18 @@ const utf8 = new (globalThis as unknown as { TextEncoder: new () => Utf8Encoder 
 export function toBytes(data: Uint8Array | string, what: string): Uint8Array {
   if (data instanceof Uint8Array) return data;
   if (typeof data === 'string') return utf8.encode(data);
-  throw new TypeError(`${what} must be a Uint8Array or a string, got ${describe(data)}`);
+  throw invalidArgType(`${what} must be a Uint8Array or a string, got ${describe(data)}`);
 }
 
 export function checkSize(n: number, what: string): void {
-  if (typeof n !== 'number') throw new TypeError(`${what} must be a number, got ${describe(n)}`);
+  if (typeof n !== 'number') throw invalidArgType(`${what} must be a number, got ${describe(n)}`);
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`${what} must be a non-negative integer, got ${String(n)}`);
+    throw outOfRange(`${what} must be a non-negative integer, got ${String(n)}`);
   }
 }
 
 export function checkBuffer(buf: Uint8Array, what = 'buf'): void {
-  if (!(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array, got ${describe(buf)}`);
+  if (!(buf instanceof Uint8Array)) throw invalidArgType(`${what} must be a Uint8Array, got ${describe(buf)}`);
 }
 
 // One-entry caches: protocol code reads with the same delimiter or regex again and again, and
@@ -46,9 +48,9 @@ export function checkDelimiter(delimiter: Uint8Array | string): Uint8Array {
   } else if (delimiter instanceof Uint8Array) {
     bytes = delimiter;
   } else {
-    throw new TypeError(`delimiter must be a Uint8Array or a string, got ${describe(delimiter)}`);
+    throw invalidArgType(`delimiter must be a Uint8Array or a string, got ${describe(delimiter)}`);
   }
-  if (bytes.length === 0) throw new RangeError('delimiter must not be empty');
+  if (bytes.length === 0) throw outOfRange('delimiter must not be empty');
   return bytes;
 }
 
@@ -57,11 +59,16 @@ export function checkRegex(regex: RegExp | string): RegExp {
   if (regex === lastRegexIn) return lastRegexOut;
   let out: RegExp;
   if (typeof regex === 'string') {
-    out = new RegExp(regex); // a SyntaxError here is the caller's bad argument
+    try {
+      out = new RegExp(regex);
+    } catch (err) {
+      // A bad argument, so a TypeError as the contract says, with the SyntaxError as cause.
+      throw invalidArgValue(`regex does not compile: ${(err as Error).message}`, err);
+    }
   } else if (regex instanceof RegExp) {
     out = regex.global || regex.sticky ? new RegExp(regex.source, regex.flags.replace(/[gy]/g, '')) : regex;
   } else {
-    throw new TypeError(`regex must be a RegExp or a string, got ${describe(regex)}`);
+    throw invalidArgType(`regex must be a RegExp or a string, got ${describe(regex)}`);
   }
   lastRegexIn = regex;
   lastRegexOut = out;
@@ -75,30 +82,44 @@ export function checkMaxBytes(maxBytes: number | undefined): number {
   return maxBytes;
 }
 
-export function checkOptions(options: StreamCoreOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
+/** Throws unless `value` is an object (`what` names it); `undefined` passes when `optional`. */
+export function checkObject(value: unknown, what: string, optional = true): void {
+  if (value === undefined && optional) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgType(`${what} must be an object, got ${describe(value)}`);
   }
+}
+
+/** Throws unless `value` is a function or undefined. */
+export function checkFunction(value: unknown, what: string): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalidArgType(`${what} must be a function, got ${describe(value)}`);
+  }
+}
+
+export function checkOptions(options: StreamCoreOptions): void {
+  checkObject(options, 'options', false);
   const positive = (v: unknown, what: string): void => {
     if (v === undefined) return;
-    if (typeof v !== 'number') throw new TypeError(`${what} must be a number, got ${describe(v)}`);
-    if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`${what} must be a positive integer, got ${String(v)}`);
+    if (typeof v !== 'number') throw invalidArgType(`${what} must be a number, got ${describe(v)}`);
+    if (!Number.isSafeInteger(v) || v <= 0) throw outOfRange(`${what} must be a positive integer, got ${String(v)}`);
   };
   positive(options.maxBufferSize, 'maxBufferSize');
   positive(options.readChunkSize, 'readChunkSize');
   const mw = options.maxWriteBufferSize;
   if (mw !== undefined) {
-    if (typeof mw !== 'number') throw new TypeError(`maxWriteBufferSize must be a number, got ${describe(mw)}`);
+    if (typeof mw !== 'number') throw invalidArgType(`maxWriteBufferSize must be a number, got ${describe(mw)}`);
     if (Number.isNaN(mw) || mw < 0 || (mw !== Infinity && !Number.isSafeInteger(mw))) {
-      throw new RangeError(`maxWriteBufferSize must be a non-negative integer or Infinity, got ${String(mw)}`);
+      throw outOfRange(`maxWriteBufferSize must be a non-negative integer or Infinity, got ${String(mw)}`);
     }
   }
-  if (options.alloc !== undefined && typeof options.alloc !== 'function') throw new TypeError('alloc must be a function');
-  if (options.latin1 !== undefined && typeof options.latin1 !== 'function') throw new TypeError('latin1 must be a function');
-  if (options.view !== undefined && typeof options.view !== 'function') throw new TypeError('view must be a function');
+  checkFunction(options.alloc, 'alloc');
+  checkFunction(options.latin1, 'latin1');
+  checkFunction(options.view, 'view');
 }
 
-function describe(v: unknown): string {
+/** A short description of a bad argument for an error message. */
+export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;

@@ -5,10 +5,10 @@
  *
  * No Node built-in is imported here: the memory and web drivers ship this file to browsers.
  */
-import { StreamClosedError } from '../core/errors.js';
+import { AlreadyReadingError, StreamClosedError, invalidArgType } from '../core/errors.js';
 import { StreamCore, type StreamCoreOptions, type StreamOptions } from '../core/stream-core.js';
 import type { Action, ResolveRequestAction, StreamChunkAction } from '../core/actions.js';
-import { checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkBuffer } from '../core/validate.js';
+import { checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkBuffer, checkObject } from '../core/validate.js';
 import { SettleQueue } from './settle-queue.js';
 import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
@@ -103,6 +103,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   protected readonly sink: TransportSink;
 
   constructor(options: StreamOptions = {}, hooks: DriverHooks = {}) {
+    // Checked before the spread: spreading 5 or 'x' would silently give {}.
+    checkObject(options, 'options', false);
     const coreOptions: StreamCoreOptions = { ...options };
     if (hooks.alloc) coreOptions.alloc = hooks.alloc;
     if (hooks.latin1) coreOptions.latin1 = hooks.latin1;
@@ -205,7 +207,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    */
   write(data: Uint8Array | string, callback?: () => void): Promise<void> {
     if (callback !== undefined && typeof callback !== 'function') {
-      throw new TypeError('callback must be a function');
+      throw invalidArgType('callback must be a function');
     }
     const id = this.core.write(data);
     const p = new Promise<void>(takeResolvers);
@@ -235,7 +237,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    */
   setCloseCallback(callback: (() => void) | null): void {
     if (callback !== null && typeof callback !== 'function') {
-      throw new TypeError('close callback must be a function or null');
+      throw invalidArgType('close callback must be a function or null');
     }
     this.closeCallback = callback;
     if (callback !== null && this.closedSeen) this.scheduleCloseCallback();
@@ -420,7 +422,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   }
 
   private abortedEarly<T>(o: ReadOptions<T>): Promise<T> {
-    if (this.core.reading) throw new Error('Already reading: only one read may be pending at a time');
+    if (this.core.reading) throw new AlreadyReadingError();
     const p = Promise.reject((o.signal as AbortSignal).reason);
     if (o.callback !== undefined) p.catch(noop);
     return p;
@@ -473,17 +475,17 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
 function readOpts<O extends ReadOptions<never>>(opts: O | undefined): O | undefined {
   if (opts === undefined) return undefined;
-  if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
+  checkObject(opts, 'read options', false);
   const o = opts as unknown as ReadOptions<unknown> & { streamingCallback?: unknown; partial?: unknown };
-  if (o.callback !== undefined && typeof o.callback !== 'function') throw new TypeError('callback must be a function');
+  if (o.callback !== undefined && typeof o.callback !== 'function') throw invalidArgType('callback must be a function');
   if (o.streamingCallback !== undefined && typeof o.streamingCallback !== 'function') {
-    throw new TypeError('streamingCallback must be a function');
+    throw invalidArgType('streamingCallback must be a function');
   }
-  if (o.partial !== undefined && typeof o.partial !== 'boolean') throw new TypeError('partial must be a boolean');
+  if (o.partial !== undefined && typeof o.partial !== 'boolean') throw invalidArgType('partial must be a boolean');
   const s = o.signal as unknown;
   if (s !== undefined && (typeof s !== 'object' || s === null || typeof (s as AbortSignal).addEventListener !== 'function'
     || typeof (s as AbortSignal).aborted !== 'boolean')) {
-    throw new TypeError('signal must be an AbortSignal');
+    throw invalidArgType('signal must be an AbortSignal');
   }
   return opts;
 }

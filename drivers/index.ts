@@ -10,7 +10,10 @@ export type {
   ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, DriverHooks,
 } from './base.js';
 export type { Transport, TransportSink, Scheduler } from './transport.js';
-export { StreamClosedError, StreamBufferFullError, UnsatisfiableReadError } from '../core/errors.js';
+export {
+  StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError,
+  type ErrorCode, type CodedError,
+} from '../core/errors.js';
 export type { StreamOptions } from '../core/stream-core.js';
 export * from './memory.js';
 export * from './net.js';

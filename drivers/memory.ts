@@ -12,6 +12,8 @@ import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream, type DriverHooks } from './base.js';
 import { SimScheduler, type SimSchedulerOptions } from './sim-loop.js';
 import type { Transport, TransportSink } from './transport.js';
+import { invalidArgType, outOfRange } from '../core/errors.js';
+import { checkObject } from '../core/validate.js';
 
 export { seededRandom, type SimSchedulerOptions } from './sim-loop.js';
 
@@ -206,22 +208,22 @@ class MemoryTransport implements Transport {
 function checkSimOptions(o: MemoryPairOptions): void {
   const { chunking } = o;
   if (chunking !== undefined && chunking !== 'whole' && chunking !== 'byte' && chunking !== 'random') {
-    throw new TypeError(`chunking must be 'whole', 'byte' or 'random', got ${String(chunking)}`);
+    throw invalidArgType(`chunking must be 'whole', 'byte' or 'random', got ${String(chunking)}`);
   }
   for (const key of ['resetAfterBytes', 'eofAfterBytes', 'latency', 'linkCapacity'] as const) {
     const v = o[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
-      throw new RangeError(`${key} must be a non-negative integer, got ${String(v)}`);
+      throw outOfRange(`${key} must be a non-negative integer, got ${String(v)}`);
     }
   }
   if (o.resetAfterBytes !== undefined && o.eofAfterBytes !== undefined) {
-    throw new TypeError('give resetAfterBytes or eofAfterBytes, not both');
+    throw invalidArgType('give resetAfterBytes or eofAfterBytes, not both');
   }
 }
 
 /** Builds a connected pair on `loop`. */
 function pairOn(loop: SimScheduler, options: MemoryPairOptions = {}): [MemoryIOStream, MemoryIOStream] {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  checkObject(options, 'options', false);
   checkSimOptions(options);
   const { seed: _seed, chunking = 'whole', resetAfterBytes, eofAfterBytes, latency = 0, linkCapacity = 1 << 20,
     ...streamOptions } = options;

@@ -3,13 +3,14 @@
  * `tornado.iostream.IOStream`, with `startTls` to upgrade it in place.
  */
 import * as net from 'node:net';
-import { StreamClosedError } from '../core/errors.js';
+import { StreamClosedError, invalidArgType, stateError } from '../core/errors.js';
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream } from './base.js';
 import {
   SocketTransport, checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
+import { checkObject } from '../core/validate.js';
 
 export type { SocketAddress } from './node-hooks.js';
 
@@ -43,7 +44,7 @@ export class IOStream extends BaseIOStream<Buffer> {
    */
   constructor(socket?: net.Socket, options: StreamOptions = {}) {
     if (socket !== undefined && !(socket instanceof net.Socket)) {
-      throw new TypeError('socket must be a net.Socket');
+      throw invalidArgType('socket must be a net.Socket');
     }
     super(options, nodeHooks);
     this.streamOptions = { ...options };
@@ -71,12 +72,10 @@ export class IOStream extends BaseIOStream<Buffer> {
    */
   connect(address: SocketAddress, opts?: ConnectOptions): Promise<this> {
     checkAddress(address);
-    if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
-      throw new TypeError('options must be an object');
-    }
+    checkObject(opts, 'connect options');
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
     if (this.attached || this.connectReject !== null || (this.sock !== null && !this.sock.pending)) {
-      throw new Error('IOStream is already connected or connecting');
+      throw stateError('ERR_ALREADY_CONNECTED', 'IOStream is already connected or connecting');
     }
     if ('port' in address) this.host = address.host ?? 'localhost';
     const socket = this.sock ?? new net.Socket();
@@ -94,15 +93,15 @@ export class IOStream extends BaseIOStream<Buffer> {
    * `sslOptions` says otherwise. A handshake failure rejects with the TLS error itself.
    */
   startTls(serverSide: boolean, sslOptions?: SSLOptions, serverHostname?: string): Promise<SSLIOStream> {
-    if (typeof serverSide !== 'boolean') throw new TypeError('serverSide must be a boolean');
+    if (typeof serverSide !== 'boolean') throw invalidArgType('serverSide must be a boolean');
     if (serverHostname !== undefined && typeof serverHostname !== 'string') {
-      throw new TypeError('serverHostname must be a string');
+      throw invalidArgType('serverHostname must be a string');
     }
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
     const transport = this.transportRef;
-    if (transport === null) throw new Error('IOStream is not connected; cannot start TLS');
+    if (transport === null) throw stateError('ERR_NOT_CONNECTED', 'IOStream is not connected; cannot start TLS');
     if (this.reading() || this.writing() || this.core.readBufferSize > 0 || transport.socket.readableLength > 0) {
-      throw new Error('IOStream is not idle (pending read or write, or buffered data); cannot start TLS');
+      throw stateError('ERR_STREAM_NOT_IDLE', 'IOStream is not idle (pending read or write, or buffered data); cannot start TLS');
     }
     const socket = transport.detach();
     this.transportRef = null;

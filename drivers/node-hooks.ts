@@ -6,6 +6,7 @@
 import type * as net from 'node:net';
 import type { DriverHooks } from './base.js';
 import type { Transport, TransportSink } from './transport.js';
+import { invalidArgType, outOfRange } from '../core/errors.js';
 
 /**
  * Node's own Buffer class (what `Buffer.from` and `subarray` build). Constructing it directly
@@ -179,18 +180,18 @@ export type SocketAddress = { host?: string; port: number } | { path: string };
 /** Throws a TypeError/RangeError unless `address` is a valid {@link SocketAddress}. */
 export function checkAddress(address: unknown): asserts address is SocketAddress {
   if (typeof address !== 'object' || address === null) {
-    throw new TypeError('address must be an object: { host?, port } or { path }');
+    throw invalidArgType('address must be an object: { host?, port } or { path }');
   }
   const a = address as { host?: unknown; port?: unknown; path?: unknown };
   if (a.path !== undefined) {
-    if (typeof a.path !== 'string' || a.path === '') throw new TypeError('address.path must be a non-empty string');
+    if (typeof a.path !== 'string' || a.path === '') throw invalidArgType('address.path must be a non-empty string');
     return;
   }
   if (typeof a.port !== 'number' || !Number.isInteger(a.port) || a.port < 0 || a.port > 65535) {
-    throw new RangeError(`address.port must be an integer in 0..65535 (got ${String(a.port)})`);
+    throw outOfRange(`address.port must be an integer in 0..65535 (got ${String(a.port)})`);
   }
   if (a.host !== undefined && (typeof a.host !== 'string' || a.host === '')) {
-    throw new TypeError('address.host must be a non-empty string');
+    throw invalidArgType('address.host must be a non-empty string');
   }
 }
 

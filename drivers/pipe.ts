@@ -15,9 +15,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
-import { StreamClosedError } from '../core/errors.js';
+import { StreamClosedError, invalidArgType, invalidArgValue, outOfRange } from '../core/errors.js';
 import type { StreamOptions } from '../core/stream-core.js';
-import { checkBuffer, checkDelimiter, checkMaxBytes, checkRegex, checkSize } from '../core/validate.js';
+import { checkBuffer, checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkObject } from '../core/validate.js';
 import {
   BaseIOStream, type ReadBytesOptions, type ReadIntoOptions, type ReadUntilCloseOptions, type ReadUntilOptions,
 } from './base.js';
@@ -68,7 +68,7 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
   constructor(fd: number, options: PipeIOStreamOptions = {}) {
     const adopted = adopting;
     adopting = null;
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    checkObject(options, 'options', false);
     const { direction: wanted, ...streamOptions } = options;
     const direction = adopted === null ? detectDirection(fd, wanted) : directionOf(adopted);
     super(streamOptions, nodeHooks);
@@ -80,7 +80,7 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
         socket = new net.Socket({ fd, readable: direction !== 'write', writable: direction !== 'read' });
       } catch (err) {
         this.close();
-        throw new TypeError(`fd ${fd} cannot be opened as a pipe: ${(err as Error).message}`, { cause: err });
+        throw invalidArgValue(`fd ${fd} cannot be opened as a pipe: ${(err as Error).message}`, err);
       }
       ends = {
         readable: direction === 'write' ? null : socket,
@@ -102,13 +102,13 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
   static fromStreams(readable?: Readable | null, writable?: Writable | null, options: StreamOptions = {}): PipeIOStream {
     const r = readable ?? null;
     const w = writable ?? null;
-    if (r === null && w === null) throw new TypeError('fromStreams needs a readable, a writable, or both');
-    if (r !== null && !isReadable(r)) throw new TypeError('readable must be a Node Readable stream');
-    if (w !== null && !isWritable(w)) throw new TypeError('writable must be a Node Writable stream');
+    if (r === null && w === null) throw invalidArgType('fromStreams needs a readable, a writable, or both');
+    if (r !== null && !isReadable(r)) throw invalidArgType('readable must be a Node Readable stream');
+    if (w !== null && !isWritable(w)) throw invalidArgType('writable must be a Node Writable stream');
     if (r !== null && (r.readableObjectMode || r.readableEncoding !== null)) {
-      throw new TypeError('readable must be a byte stream (not in object mode, no setEncoding)');
+      throw invalidArgType('readable must be a byte stream (not in object mode, no setEncoding)');
     }
-    if (w !== null && w.writableObjectMode) throw new TypeError('writable must be a byte stream (not in object mode)');
+    if (w !== null && w.writableObjectMode) throw invalidArgType('writable must be a byte stream (not in object mode)');
     return PipeIOStream.adopt({ readable: r, writable: w, label: 'the streams' }, options);
   }
 
@@ -120,10 +120,10 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
    */
   static fromChild(child: ChildProcess, options: StreamOptions = {}): PipeIOStream {
     if (child === null || typeof child !== 'object' || !('stdin' in child) || !('stdout' in child)) {
-      throw new TypeError('child must be a ChildProcess');
+      throw invalidArgType('child must be a ChildProcess');
     }
     if (child.stdout === null && child.stdin === null) {
-      throw new TypeError("the child has neither stdout nor stdin piped (spawn it with stdio: ['pipe', 'pipe', ...])");
+      throw invalidArgType("the child has neither stdout nor stdin piped (spawn it with stdio: ['pipe', 'pipe', ...])");
     }
     const pid = child.pid === undefined ? '' : ` ${child.pid}`;
     return PipeIOStream.adopt({ readable: child.stdout, writable: child.stdin, label: `child process${pid}` }, options);
@@ -175,9 +175,9 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
   override write(data: Uint8Array | string, callback?: () => void): Promise<void> {
     if (this.direction !== 'read' && !this.writeEnded) return super.write(data, callback);
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-      throw new TypeError('data must be a Uint8Array or a string');
+      throw invalidArgType('data must be a Uint8Array or a string');
     }
-    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('callback must be a function');
+    if (callback !== undefined && typeof callback !== 'function') throw invalidArgType('callback must be a function');
     return this.refuse('write');
   }
 
@@ -216,25 +216,25 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
  * that is not open, not a pipe/FIFO/socket, or not open for the wanted direction.
  */
 export function detectDirection(fd: number, wanted?: PipeDirection): PipeDirection {
-  if (typeof fd !== 'number') throw new TypeError(`fd must be a number, got ${typeof fd}`);
-  if (!Number.isSafeInteger(fd) || fd < 0) throw new RangeError(`fd must be a non-negative integer, got ${String(fd)}`);
+  if (typeof fd !== 'number') throw invalidArgType(`fd must be a number, got ${typeof fd}`);
+  if (!Number.isSafeInteger(fd) || fd < 0) throw outOfRange(`fd must be a non-negative integer, got ${String(fd)}`);
   if (wanted !== undefined && wanted !== 'read' && wanted !== 'write' && wanted !== 'both') {
-    throw new TypeError(`direction must be 'read', 'write' or 'both', got ${String(wanted)}`);
+    throw invalidArgType(`direction must be 'read', 'write' or 'both', got ${String(wanted)}`);
   }
   let stat: fs.Stats;
   try {
     stat = fs.fstatSync(fd);
   } catch (err) {
-    throw new TypeError(`fd ${fd} is not an open file descriptor (${(err as Error).message})`, { cause: err });
+    throw invalidArgValue(`fd ${fd} is not an open file descriptor (${(err as Error).message})`, err);
   }
   let can: PipeDirection;
   if (stat.isSocket()) can = 'both';
   else if (stat.isFIFO()) can = fifoAccess(fd);
-  else throw new TypeError(`fd ${fd} is not a pipe, FIFO or socket`);
+  else throw invalidArgType(`fd ${fd} is not a pipe, FIFO or socket`);
   if (wanted === undefined || wanted === can) return can;
   if (can === 'both') return wanted;
   const is = can === 'read' ? 'the read end' : 'the write end';
-  throw new TypeError(`fd ${fd} is ${is} of a pipe; it cannot be used with direction '${wanted}'`);
+  throw invalidArgType(`fd ${fd} is ${is} of a pipe; it cannot be used with direction '${wanted}'`);
 }
 
 /**
@@ -262,7 +262,7 @@ function fifoAccess(fd: number): PipeDirection {
     return 'write';
   } catch (err) {
     if ((err as { code?: unknown }).code === 'EBADF') return 'read';
-    throw new TypeError(`cannot tell which end of a pipe fd ${fd} is: ${(err as Error).message}`, { cause: err });
+    throw invalidArgValue(`cannot tell which end of a pipe fd ${fd} is: ${(err as Error).message}`, err);
   }
 }
 
@@ -390,7 +390,7 @@ class StreamsTransport implements Transport {
   private readonly onData = (chunk: unknown): void => {
     if (this.closed) return;
     if (chunk instanceof Uint8Array) this.sink.receive(chunk);
-    else this.fail(new TypeError('the readable emitted a string or an object; it must be a byte stream (no setEncoding)'));
+    else this.fail(invalidArgType('the readable emitted a string or an object; it must be a byte stream (no setEncoding)'));
   };
 
   private readonly onEnd = (): void => {

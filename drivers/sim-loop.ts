@@ -6,6 +6,8 @@
  * real clock or starts a real timer: the same seed and the same program give the same trace.
  */
 import { macrotask } from './transport.js';
+import { checkObject } from '../core/validate.js';
+import { invalidArgType, outOfRange } from '../core/errors.js';
 
 /** A seeded PRNG (mulberry32): floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -43,9 +45,10 @@ export class SimScheduler {
   private autorunning = false;
 
   constructor(options: SimSchedulerOptions = {}) {
+    checkObject(options, 'options', false);
     const seed = options.seed ?? 1;
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-      throw new TypeError(`seed must be an integer, got ${String(seed)}`);
+      throw invalidArgType(`seed must be an integer, got ${String(seed)}`);
     }
     this.seed = seed;
     this.random = seededRandom(seed);
@@ -57,7 +60,7 @@ export class SimScheduler {
 
   /** Runs `fn` after `delay` virtual ms (after every task already due at that time). */
   schedule(fn: () => void, delay = 0): void {
-    if (!(delay >= 0)) throw new RangeError(`delay must be >= 0, got ${String(delay)}`);
+    if (!(delay >= 0)) throw outOfRange(`delay must be >= 0, got ${String(delay)}`);
     const task: Task = { at: this.now + delay, seq: this.seq++, fn };
     // Binary search for the insertion point: (at, seq) order; new seq is the largest.
     const q = this.queue;

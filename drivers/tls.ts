@@ -5,13 +5,14 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { StreamClosedError } from '../core/errors.js';
+import { StreamClosedError, invalidArgType, stateError } from '../core/errors.js';
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream } from './base.js';
 import {
   SocketTransport, checkAddress, codedError, guardSocket, isConnected, nodeHooks, whenConnected,
   type SocketAddress,
 } from './node-hooks.js';
+import { checkObject } from '../core/validate.js';
 
 /**
  * TLS settings: `tls.ConnectionOptions` on the client side (`ca`, `servername`,
@@ -60,13 +61,13 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
 
   constructor(socket?: net.Socket | tls.TLSSocket, options: SSLIOStreamOptions = {}) {
     if (socket !== undefined && !(socket instanceof net.Socket)) {
-      throw new TypeError('socket must be a net.Socket or tls.TLSSocket');
+      throw invalidArgType('socket must be a net.Socket or tls.TLSSocket');
     }
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    checkObject(options, 'options', false);
     const { sslOptions, serverSide, serverHostname, ...streamOptions } = options;
-    if (serverSide !== undefined && typeof serverSide !== 'boolean') throw new TypeError('serverSide must be a boolean');
+    if (serverSide !== undefined && typeof serverSide !== 'boolean') throw invalidArgType('serverSide must be a boolean');
     if (sslOptions !== undefined && (typeof sslOptions !== 'object' || sslOptions === null)) {
-      throw new TypeError('sslOptions must be an object or a tls.SecureContext');
+      throw invalidArgType('sslOptions must be an object or a tls.SecureContext');
     }
     super(streamOptions, nodeHooks);
     this.sslOptions = sslOptions;
@@ -105,16 +106,14 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
    */
   connect(address: SocketAddress, opts?: { serverHostname?: string }): Promise<this> {
     checkAddress(address);
-    if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
-      throw new TypeError('options must be an object');
-    }
+    checkObject(opts, 'connect options');
     if (opts?.serverHostname !== undefined && typeof opts.serverHostname !== 'string') {
-      throw new TypeError('serverHostname must be a string');
+      throw invalidArgType('serverHostname must be a string');
     }
-    if (this.serverSide) throw new Error('connect() is for client-side streams');
+    if (this.serverSide) throw stateError('ERR_INVALID_STATE', 'connect() is for client-side streams (this SSLIOStream has serverSide: true)');
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
     if (this.connectStarted || this.tlsSock !== null || (this.raw !== null && !this.raw.pending)) {
-      throw new Error('SSLIOStream is already connected or connecting');
+      throw stateError('ERR_ALREADY_CONNECTED', 'SSLIOStream is already connected or connecting');
     }
     this.connectStarted = true;
     if ('port' in address) this.host = address.host ?? 'localhost';
@@ -133,7 +132,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
   waitForHandshake(): Promise<this> {
     if (this.state === 'done') return Promise.resolve(this);
     if (this.state === 'failed') return Promise.reject(this.failure);
-    if (this.waiting) throw new Error('Already waiting');
+    if (this.waiting) throw stateError('ERR_ALREADY_WAITING', 'Already waiting');
     this.waiting = true;
     return this.settled.then(() => this);
   }

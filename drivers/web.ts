@@ -7,6 +7,7 @@
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream, asError } from './base.js';
 import type { Transport, TransportSink } from './transport.js';
+import { invalidArgType } from '../core/errors.js';
 
 /** The part of a `ReadableStreamDefaultReader<Uint8Array>` the driver uses. */
 export interface ByteStreamReader {
@@ -99,7 +100,7 @@ class WebTransport implements Transport {
           return;
         }
         if (!(value instanceof Uint8Array)) {
-          throw new TypeError(`readable produced a ${value === null ? 'null' : typeof value} chunk, expected Uint8Array`);
+          throw invalidArgType(`readable produced a ${value === null ? 'null' : typeof value} chunk, expected Uint8Array`);
         }
         if (value.length > 0) this.sink.receive(value);
       }
@@ -161,10 +162,10 @@ export class WebIOStream extends BaseIOStream<Uint8Array> {
 
   /** Same as {@link WebIOStream.fromStreams}. */
   constructor(streams: WebStreamPair, options: StreamOptions = {}) {
-    if (typeof streams !== 'object' || streams === null) throw new TypeError('streams must be { readable, writable }');
+    if (typeof streams !== 'object' || streams === null) throw invalidArgType('streams must be { readable, writable }');
     const { readable, writable } = streams;
-    if (typeof readable?.getReader !== 'function') throw new TypeError('streams.readable must be a ReadableStream');
-    if (typeof writable?.getWriter !== 'function') throw new TypeError('streams.writable must be a WritableStream');
+    if (typeof readable?.getReader !== 'function') throw invalidArgType('streams.readable must be a ReadableStream');
+    if (typeof writable?.getWriter !== 'function') throw invalidArgType('streams.writable must be a WritableStream');
     super(options);
     // Locks are taken only after every check passed, so a rejected call leaves the streams usable.
     const reader = readable.getReader();

@@ -2,7 +2,7 @@
  * Misuse throws synchronously with the right class and changes nothing: no action queued, no
  * read pending (or still the same one), the buffer intact. On the core and through the facade.
  */
-import { StreamCore } from '../core/index.js';
+import { AlreadyReadingError, StreamCore } from '../core/index.js';
 import { memoryPair } from '../drivers/index.js';
 import { CoreDriver, eachChunking, enc, latin1 } from './_support/core-driver.js';
 import { test, withTimeout, type Test } from './_support/harness.js';
@@ -19,6 +19,10 @@ function throwsExactly(t: Test, fn: () => unknown, cls: ErrorClass, what: string
   } catch (err) {
     t.equal((err as Error).constructor, cls, `${what}: ${cls.name}`);
     if (message !== undefined) t.match((err as Error).message, message, `${what}: message`);
+    // Every misuse error carries a stable code that matches its class.
+    const codes = cls === RangeError ? ['ERR_OUT_OF_RANGE'] : cls === TypeError
+      ? ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'] : cls === AlreadyReadingError ? ['ERR_ALREADY_READING'] : [];
+    t.ok(codes.includes((err as { code?: string }).code ?? ''), `${what}: code ${(err as { code?: string }).code}`);
   }
 }
 
@@ -57,7 +61,7 @@ eachChunking('core: bad arguments throw TypeError/RangeError and change nothing'
     ['readUntilRegex(42)', () => c.readUntilRegex(bad(42)), TypeError],
     ['readUntilRegex({})', () => c.readUntilRegex(bad({})), TypeError],
     ['readUntilRegex maxBytes -1', () => c.readUntilRegex(/\n/, { maxBytes: -1 }), RangeError],
-    ["readUntilRegex('(') (invalid source)", () => c.readUntilRegex('('), SyntaxError],
+    ["readUntilRegex('(') (invalid source)", () => c.readUntilRegex('('), TypeError],
     ['tryReadUntilRegex(42)', () => c.tryReadUntilRegex(bad(42)), TypeError],
     ["readInto('abc')", () => c.readInto(bad('abc')), TypeError],
     ['readInto(ArrayBuffer)', () => c.readInto(bad(new ArrayBuffer(4))), TypeError],
@@ -103,7 +107,7 @@ eachChunking("core: a second read while one is pending throws 'Already reading' 
     ['tryReadInto', () => c.tryReadInto(buf)],
   ];
   for (const [what, fn] of misuse) {
-    throwsExactly(t, fn, Error, what, /Already reading/);
+    throwsExactly(t, fn, AlreadyReadingError, what, /Already reading/);
     unchanged(t, d, before, what);
   }
   t.equal(c.pendingReadId, first, 'the first read is still the pending one');
@@ -163,8 +167,8 @@ for (const chunking of ['whole', 'byte', 'random'] as const) {
         t.notOk(a.closed(), `${what}: still open`);
       }
       const line = a.readUntil('\n', { callback: fn });
-      throwsExactly(t, () => a.readBytes(1), Error, 'second read while pending', /Already reading/);
-      throwsExactly(t, () => a.readUntilClose({ signal: AbortSignal.abort() }), Error, 'second read, aborted signal', /Already reading/);
+      throwsExactly(t, () => a.readBytes(1), AlreadyReadingError, 'second read while pending', /Already reading/);
+      throwsExactly(t, () => a.readUntilClose({ signal: AbortSignal.abort() }), AlreadyReadingError, 'second read, aborted signal', /Already reading/);
       t.equal(latin1(await withTimeout(line, 5000, 'readUntil')), 'hello\n', 'the pending read is unaffected');
       t.equal(latin1(await withTimeout(a.readBytes(5), 5000, 'readBytes')), 'world', 'no byte lost to misuse');
       t.notOk(a.writing(), 'no stray write queued');
