@@ -3,7 +3,9 @@
  * and the synchronous, state-preserving errors for misuse and bad arguments.
  */
 import type { AnyStream, Assertions, Case } from './types.js';
-import { concat, dec, errName, expectClosedError, expectThrow, pattern, readAll, realErrorOf, sameBytes, settle, sleep , send } from './util.js';
+import {
+  concat, dec, errName, expectClosedError, expectThrow, pattern, readAll, realErrorOf, sameBytes, settle, sleep, send, waitFor,
+} from './util.js';
 
 /** Asserts `fn` throws synchronously a TypeError or RangeError (as `names` allows). */
 function badArg(t: Assertions, fn: () => unknown, names: readonly string[], what: string): void {
@@ -72,6 +74,47 @@ export const limitCases: Case[] = [
         t.equal(errName(b.error), 'UnsatisfiableReadError', `${kind}: error is UnsatisfiableReadError`);
         t.equal(errName(realErrorOf(err)), 'UnsatisfiableReadError', `${kind}: realError too`);
         t.equal(b.closed(), true, `${kind}: stream closed`);
+      }
+    },
+  },
+  {
+    behaviour: 'a limit overrun fails the same way whether EOF was processed before the read or not',
+    skip: (c) => (c.peerEof ? null : 'driver cannot signal a clean EOF to the peer'),
+    async run({ t, pair }) {
+      // The bytes decide the read, then the closed state: "more than maxBytes (or maxBufferSize)
+      // buffered with no match" is the limit's error, also on a stream that already saw EOF.
+      // (maxBufferSize limits cannot be tested this way: read-ahead stops at maxBufferSize, so
+      // EOF is not seen before a read; the core's property test covers them.)
+      const kinds = [
+        ['readUntil maxBytes 4', (s: AnyStream) => s.readUntil('\n', { maxBytes: 4 }), 'UnsatisfiableReadError'],
+        ['readUntilRegex maxBytes 4', (s: AnyStream) => s.readUntilRegex(/\n/, { maxBytes: 4 }), 'UnsatisfiableReadError'],
+        ['readUntil maxBytes 100', (s: AnyStream) => s.readUntil('\n', { maxBytes: 100 }), null],
+        ['readBytes(41)', (s: AnyStream) => s.readBytes(41), null],
+      ] as const;
+      for (const [what, read, want] of kinds) {
+        for (const eofFirst of [false, true]) {
+          const [a, b] = await pair();
+          const when = eofFirst ? 'after EOF was processed' : 'issued before EOF';
+          let p: Promise<unknown> | null = null;
+          if (!eofFirst) p = read(b);
+          p?.catch(() => {}); // awaited below; may reject before that
+          // Not awaited: the reader's failure may tear the connection down before the write confirms.
+          send(a, 'z'.repeat(40));
+          a.close();
+          if (eofFirst) {
+            await waitFor(() => b.closed(), `${what}: EOF seen by read-ahead`);
+            p = read(b);
+          }
+          const err = await expectClosedError(t, p as Promise<unknown>, `${what} ${when}`);
+          if (want === null) {
+            t.equal(realErrorOf(err), undefined, `${what} ${when}: no realError (a clean close)`);
+            t.equal(b.error, null, `${what} ${when}: stream error stays null`);
+          } else {
+            t.equal(errName(realErrorOf(err)), want, `${what} ${when}: realError is ${want}`);
+            t.equal(errName(b.error), want, `${what} ${when}: stream error is ${want}`);
+          }
+          b.close();
+        }
       }
     },
   },

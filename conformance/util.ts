@@ -57,6 +57,15 @@ export function within<T>(p: PromiseLike<T>, ms: number, label: string): Promise
 /** Default bound for a single wait inside a case. */
 export const WAIT_MS = 8_000;
 
+/** Resolves once `cond()` holds (checked every few ms), or rejects naming `label` after `ms`. */
+export async function waitFor(cond: () => boolean, label: string, ms = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${label}: not true within ${ms} ms`);
+    await sleep(2);
+  }
+}
+
 /** Resolves when `stream`'s close callback runs (it replaces any callback set before). */
 export function closeCallbackRan(stream: AnyStream, label = 'close callback'): Promise<void> {
   return within(new Promise<void>((resolve) => { stream.setCloseCallback(resolve); }), WAIT_MS, label);

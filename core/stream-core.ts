@@ -40,11 +40,6 @@ const REGEX = 3;
 const CLOSE = 4;
 const INTO = 5;
 
-// matchLimit verdicts
-const TAKE = 0;
-const PAST_MAX_BYTES = 1;
-const PAST_BUFFER_SIZE = 2;
-
 /**
  * The sans-IO heart of a stream: bytes and requests in, {@link Action}s out.
  *
@@ -358,25 +353,32 @@ export class StreamCore {
     else this.regexScan.reset(key as RegExp);
   }
 
-  /** End (exclusive) of the first match of the current delimiter or regex search, or -1. */
-  private findMatch(kind: number): number {
-    return kind === UNTIL ? this.delimScan.find(this.buffer) : this.regexScan.find(this.buffer);
+  /**
+   * The most bytes a `readUntil`/`readUntilRegex` with `maxBytes` (-1: none) may look at: the
+   * smaller of `maxBytes` and `maxBufferSize`. A match must end within it, and more than that
+   * buffered without one fails the read — with {@link UnsatisfiableReadError} when `maxBytes`
+   * is the binding limit, {@link StreamBufferFullError} otherwise. Taking the smaller limit as
+   * the one that decides makes the outcome independent of how the bytes were split: a chunk
+   * that jumps past both limits at once fails the same way as bytes crossing them one by one.
+   */
+  private matchCap(maxBytes: number): number {
+    return maxBytes >= 0 && maxBytes < this.maxBufferSize ? maxBytes : this.maxBufferSize;
   }
 
   /**
-   * What limits say of a match ending at `end`: TAKE it, or fail PAST_MAX_BYTES /
-   * PAST_BUFFER_SIZE. Shared by the pending and the synchronous paths.
+   * End (exclusive) of the first match of the current delimiter or regex search, or -1. A
+   * regex sees at most `cap` bytes (its cost is bounded by them); a delimiter match, which no
+   * later byte can change, is searched for in the whole buffer and judged against `cap` after.
    */
-  private matchLimit(end: number, maxBytes: number): number {
-    if (maxBytes >= 0 && end > maxBytes) return PAST_MAX_BYTES;
-    return end > this.maxBufferSize ? PAST_BUFFER_SIZE : TAKE;
+  private findMatch(kind: number, cap: number): number {
+    return kind === UNTIL ? this.delimScan.find(this.buffer) : this.regexScan.find(this.buffer, cap);
   }
 
   /** `tryReadUntil`/`tryReadUntilRegex`: the match taken now, or undefined with the scan left primed. */
   private tryMatch(kind: number, key: Uint8Array | RegExp, maxBytes: number): Uint8Array | undefined {
     this.primeScan(kind, key);
-    const end = this.findMatch(kind);
-    if (end >= 0 && this.matchLimit(end, maxBytes) === TAKE) {
+    const end = this.findMatch(kind, this.matchCap(maxBytes));
+    if (end >= 0 && end <= this.matchCap(maxBytes)) {
       this.primedScan = null;
       return this.consume(end);
     }
@@ -438,23 +440,17 @@ export class StreamCore {
       }
       case UNTIL:
       case REGEX: {
-        const end = this.findMatch(this.readKind);
         const max = this.readMaxBytes;
-        if (end >= 0) {
-          const limit = this.matchLimit(end, max);
-          if (limit === TAKE) {
-            this.resolveRead(this.consume(end));
-          } else if (limit === PAST_MAX_BYTES) {
-            this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}): match ends at ${end}`));
-          } else {
-            this.fail(new StreamBufferFullError(
-              `match ends at ${end}, past maxBufferSize (${this.maxBufferSize})`));
-          }
-        } else if (max >= 0 && buffer.length > max) {
-          this.fail(new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}); ${buffer.length} bytes buffered`));
-        } else if (buffer.length > this.maxBufferSize) {
-          this.fail(new StreamBufferFullError(
-            `read needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+        const cap = this.matchCap(max);
+        const end = this.findMatch(this.readKind, cap);
+        if (end >= 0 && end <= cap) {
+          this.resolveRead(this.consume(end));
+        } else if (end > cap || buffer.length > cap) {
+          const what = this.readKind === UNTIL ? 'delimiter' : 'regex match';
+          const seen = end > cap ? `the match ends at ${end}` : `${buffer.length} bytes buffered`;
+          this.fail(cap === max
+            ? new UnsatisfiableReadError(`${what} not found within maxBytes (${max}): ${seen}`)
+            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`));
         }
         return;
       }
@@ -505,10 +501,19 @@ export class StreamCore {
     }
   }
 
-  /** A read that can never succeed: close with `error` (or, if closed already, reject it). */
+  /**
+   * A read that can never succeed because of a limit: close with `error`. On a stream that is
+   * closed already the read is decided the same way — the buffer decides first, the closed
+   * state after — so the outcome does not depend on whether EOF was processed before the read
+   * was issued: the rejection carries `error`, and a clean close becomes a close with `error`.
+   */
   private fail(error: Error): void {
-    if (this.isClosed) this.rejectRead(new StreamClosedError(this.closeError));
-    else this.closeWith(error);
+    if (!this.isClosed) {
+      this.closeWith(error);
+      return;
+    }
+    if (this.closeError === null) this.closeError = error;
+    this.rejectRead(new StreamClosedError(error));
   }
 
   private closeWith(error: Error | null): void {

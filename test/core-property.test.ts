@@ -1,13 +1,18 @@
 /**
- * Property: for any byte string, any split of it into `receive()` calls and any script of
- * reads, the StreamCore returns what a reference model computes on the concatenated string
- * (slice / indexOf / regex on latin1 text), and closes the same way.
+ * Property: for any byte string, any split of it into `receive()` calls, any script of reads,
+ * any `maxBufferSize`, and an end of input (EOF, user close or reset) that may come before,
+ * during or after any read — possibly cutting the input short — the StreamCore returns what a
+ * reference model computes on the concatenated string (slice / indexOf / regex on latin1
+ * text), rejects with the same `StreamClosedError` and `realError` (instance or class), and
+ * closes with the same `error`.
  *
- * The regexes are ones whose first match cannot change as more input arrives (API.md), so
- * the model may search the whole remaining text.
+ * The model knows nothing of chunks or timing: a read is decided by the bytes that will ever be
+ * readable and the limits, then by the closed state. The regexes are ones whose first match
+ * cannot change as more input arrives (API.md), so the model may search the whole text the
+ * read may look at.
  */
 import fc from 'fast-check';
-import { StreamClosedError, UnsatisfiableReadError } from '../core/index.js';
+import { StreamBufferFullError, StreamClosedError, UnsatisfiableReadError } from '../core/index.js';
 import { CoreDriver, latin1, type Chunking } from './_support/core-driver.js';
 import { test } from './_support/harness.js';
 
@@ -20,7 +25,9 @@ type Op =
   | { k: 'into'; n: number; partial: boolean }
   | { k: 'until'; delim: readonly number[]; max: number | null }
   | { k: 'regex'; r: number; max: number | null }
-  | { k: 'ahead'; chunks: number };
+  | { k: 'ahead'; chunks: number }
+  /** The end of input arrives now, after `chunks` more chunks (Infinity: all the rest). */
+  | { k: 'end'; chunks: number };
 
 const maxArb = fc.option(fc.integer({ min: 0, max: 40 }), { freq: 2 });
 /** Bytes from the alphabet mixed with whole delimiters, so that reads often find a match. */
@@ -42,6 +49,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ k: fc.constant('regex' as const), r: fc.integer({ min: 0, max: REGEXES.length - 1 }), max: maxArb }),
   fc.record({ k: fc.constant('ahead' as const), chunks: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ k: fc.constant('end' as const), chunks: fc.oneof(fc.constant(Infinity), fc.integer({ min: 0, max: 4 })) }),
 );
 
 /** Splits by cycling through `sizes`. */
@@ -60,17 +68,20 @@ function sizedChunking(sizes: number[]): Chunking {
   };
 }
 
-type Expect = { ok: string | number } | { real: Error | typeof UnsatisfiableReadError | null };
+type LimitError = typeof UnsatisfiableReadError | typeof StreamBufferFullError;
+type Expect = { ok: string | number } | { real: Error | LimitError | null };
 
-function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, readChunkSize: number): void {
+function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, readChunkSize: number,
+  maxBufferSize: number | null): void {
   const S = latin1(Uint8Array.from(data));
-  const d = new CoreDriver(sizedChunking(sizes), { readChunkSize });
+  const mbs = maxBufferSize ?? Infinity;
+  const d = new CoreDriver(sizedChunking(sizes), maxBufferSize === null ? { readChunkSize } : { readChunkSize, maxBufferSize });
   d.queue(Uint8Array.from(data));
   const endError = new Error('simulated reset');
   // Model state.
   let pos = 0;
   let closed = false;
-  let closeErr: Error | typeof UnsatisfiableReadError | null = null;
+  let closeErr: Error | LimitError | null = null;
   let limit = S.length; // bytes that will ever be readable: all of S until a close cuts it short
 
   const end = (): void => {
@@ -110,9 +121,7 @@ function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, r
     const e = got.error;
     if (!(e instanceof StreamClosedError)) fail(`${what}: want StreamClosedError, got ${e ? e.name : JSON.stringify(got.value)}`);
     const real = (e as StreamClosedError).realError;
-    const okReal = want.real === null ? real === undefined
-      : want.real instanceof Error ? real === want.real : real instanceof want.real;
-    if (!okReal) fail(`${what}: wrong realError ${real?.name}`);
+    if (!sameError(real ?? null, want.real)) fail(`${what}: realError ${real?.name}, want ${describeWant(want.real)}`);
   };
 
   /** A read the remaining bytes cannot satisfy: pending until the ending, or rejected now if closed. */
@@ -120,10 +129,13 @@ function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, r
     if (!closed) modelEnd();
     return { real: closeErr };
   };
-  /** A read that fails for maxBytes: closes with UnsatisfiableReadError unless closed already. */
-  const overLimit = (): Expect => {
-    if (!closed) { closed = true; closeErr = UnsatisfiableReadError; limit = d.fed; }
-    return { real: closeErr };
+  /**
+   * A read that fails for a limit: the bytes decide, whatever the closed state. It closes the
+   * stream with that error, or turns a clean close into one; an error close keeps its error.
+   */
+  const overLimit = (cls: LimitError): Expect => {
+    if (!closed) { closed = true; closeErr = cls; limit = d.fed; } else if (closeErr === null) closeErr = cls;
+    return { real: cls };
   };
   const take = (n: number): string => { const s = S.slice(pos, pos + n); pos += n; return s; };
 
@@ -132,12 +144,20 @@ function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, r
       case 'ahead':
         if (!d.core.closed) d.feed(op.chunks);
         break;
+      case 'end':
+        if (!d.core.closed) {
+          d.feed(op.chunks);
+          end();
+          modelEnd();
+        }
+        break;
       case 'bytes':
       case 'into': {
         const buf = op.k === 'into' ? new Uint8Array(op.n) : undefined;
         const what = `${op.k}(${op.n}${op.partial ? ', partial' : ''})`;
         run(what, () => (buf ? d.core.readInto(buf, { partial: op.partial }) : d.core.readBytes(op.n, { partial: op.partial })), () => {
           let n = op.n;
+          if (!op.partial && n > mbs) return overLimit(StreamBufferFullError);
           if (op.partial && n > 0) {
             const buffered = Math.min(d.fed, limit) - pos;
             if (buffered === 0) return unsatisfied();
@@ -159,16 +179,20 @@ function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, r
           ? d.core.readUntil(Uint8Array.from(op.delim), max === undefined ? {} : { maxBytes: max })
           : d.core.readUntilRegex(regex, max === undefined ? {} : { maxBytes: max })), () => {
           const avail = S.slice(pos, limit);
+          // The smaller limit decides, and names the error (maxBytes when it is the smaller or equal).
+          const cap = max !== undefined && max <= mbs ? max : mbs;
+          const cls: LimitError = cap === max ? UnsatisfiableReadError : StreamBufferFullError;
+          const seen = avail.slice(0, cap);
           let endAt = -1;
           if (op.k === 'until') {
-            const at = avail.indexOf(delim);
+            const at = seen.indexOf(delim);
             if (at >= 0) endAt = at + delim.length;
           } else {
-            const m = new RegExp(regex).exec(avail);
+            const m = new RegExp(regex).exec(seen);
             if (m !== null) endAt = m.index + m[0].length;
           }
-          if (endAt >= 0) return max !== undefined && endAt > max ? overLimit() : { ok: take(endAt) };
-          if (max !== undefined && avail.length > max) return overLimit();
+          if (endAt >= 0) return { ok: take(endAt) };
+          if (avail.length > cap) return overLimit(cls);
           return unsatisfied();
         });
         break;
@@ -177,35 +201,48 @@ function runScript(data: number[], sizes: number[], ops: Op[], ending: Ending, r
   }
   // The end: everything up to a clean close, or a rejection that leaves the bytes readable.
   run('readUntilClose', () => d.core.readUntilClose(), () => {
+    if ((closed ? limit : S.length) - pos > mbs) return overLimit(StreamBufferFullError);
     if (!closed) modelEnd();
     if (closeErr === null) return { ok: take(limit - pos) };
     return { real: closeErr };
   });
-  if (closeErr !== null) {
-    run('readBytes(rest) after an error close', () => d.core.readBytes(limit - pos), () => ({ ok: take(limit - pos) }));
+  // Whatever is left stays readable, in pieces no larger than maxBufferSize.
+  while (pos < limit) {
+    const n = Math.min(limit - pos, mbs);
+    run(`readBytes(${n}) of the rest after the close`, () => d.core.readBytes(n), () => ({ ok: take(n) }));
   }
   const err = d.core.error;
-  // Assigned inside the closures above, which TypeScript's narrowing does not follow.
-  const ce = closeErr as Error | typeof UnsatisfiableReadError | null;
-  const okErr = ce === null ? err === null : ce instanceof Error ? err === ce : err instanceof ce;
-  if (!d.core.closed || !okErr) fail(`close outcome: closed=${d.core.closed} error=${err?.name}`);
+  if (!d.core.closed || !sameError(err, closeErr as Error | LimitError | null)) {
+    fail(`close outcome: closed=${d.core.closed} error=${err?.name}, want ${describeWant(closeErr as Error | LimitError | null)}`);
+  }
   if (d.core.readBufferSize !== 0) fail(`${d.core.readBufferSize} bytes left over`);
   if (d.violations.length > 0) fail(`invariants: ${d.violations.join('; ')}`);
 }
 
-test('property: random bytes, splits and read scripts match the reference model', async (t) => {
+/** An error against what the model wants: the very instance, a limit class, or none. */
+function sameError(got: Error | null, want: Error | LimitError | null): boolean {
+  if (want === null) return got === null;
+  return want instanceof Error ? got === want : got instanceof want;
+}
+
+function describeWant(want: Error | LimitError | null): string {
+  return want === null ? 'none' : want instanceof Error ? `the instance ${want.message}` : want.name;
+}
+
+test('property: random bytes, splits, limits, ends and read scripts match the reference model', async (t) => {
   const arb = fc.tuple(
     dataArb,
     fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 8 }),
     fc.array(opArb, { maxLength: 14 }),
     fc.constantFrom<Ending>('eof', 'close', 'error'),
     fc.integer({ min: 1, max: 16 }),
+    fc.option(fc.integer({ min: 1, max: 40 }), { freq: 2 }),
   );
   const seed = process.env.SEED !== undefined ? Number(process.env.SEED) : undefined;
   try {
-    fc.assert(fc.property(arb, ([data, sizes, ops, ending, rcs]) => { runScript(data, sizes, ops, ending, rcs); }),
-      { numRuns: 500, ...(seed === undefined ? {} : { seed }) });
-    t.pass('500 runs');
+    fc.assert(fc.property(arb, ([data, sizes, ops, ending, rcs, mbs]) => { runScript(data, sizes, ops, ending, rcs, mbs); }),
+      { numRuns: 1000, ...(seed === undefined ? {} : { seed }) });
+    t.pass('1000 runs');
   } catch (err) {
     t.fail((err as Error).message);
   }
