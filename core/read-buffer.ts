@@ -253,14 +253,20 @@ export class ReadBuffer {
     return true;
   }
 
-  /** Calls `visit` with each unread chunk (a view) in order, starting `skipBytes` (< length) in. */
-  forEachChunk(visit: (chunk: Uint8Array) => void, skipBytes = 0): void {
-    if (skipBytes >= this.length) return;
-    const first = this.locate(skipBytes);
-    const skip = skipBytes - this.locatedBase;
-    for (let i = first; i < this.end; i++) {
+  /**
+   * Calls `visit` with the unread bytes from position `from` (from the head) up to `to`
+   * (exclusive, default all), chunk by chunk, as views.
+   */
+  forEachChunk(visit: (chunk: Uint8Array) => void, from = 0, to = this.length): void {
+    if (to > this.length) to = this.length;
+    if (from >= to) return;
+    // `base` is the position of the chunk's byte 0 (negative for a partly read head).
+    for (let i = this.locate(from), base = this.locatedBase; i < this.end && base < to; i++) {
       const chunk = this.chunks[i] as Uint8Array;
-      visit(i === first && skip > 0 ? chunk.subarray(skip) : chunk);
+      const lo = from > base ? from - base : 0;
+      const hi = to - base < chunk.length ? to - base : chunk.length;
+      visit(lo === 0 && hi === chunk.length ? chunk : chunk.subarray(lo, hi));
+      base += chunk.length;
     }
   }
 

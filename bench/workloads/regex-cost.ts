@@ -1,0 +1,61 @@
+/**
+ * `npm run bench -- --only=regex` (or `node --import tsx bench/workloads/regex-cost.ts`): what a
+ * `readUntilRegex` costs in the two cases issue 10 names, on the core alone (no sockets):
+ * - ReDoS: `/(a+)+$/` with `maxBytes: 10`, fed `a` × N then `!` in one piece, N = 20..28;
+ * - a 2 MB message without a match for `/\r\n\r\n/`, arriving in 1 KB pieces, then the match.
+ * Prints milliseconds per case (median of 5).
+ */
+import { StreamCore } from '../../core/index.js';
+
+const latin1 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+function time(fn: () => void, runs = 5): number {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+/** One readUntilRegex over `pieces`, drained; returns the outcome for a sanity check. */
+function readRegex(regex: RegExp, pieces: Uint8Array[], maxBytes?: number): string {
+  const core = new StreamCore();
+  core.readUntilRegex(regex, maxBytes === undefined ? {} : { maxBytes });
+  for (const p of pieces) {
+    core.receive(p);
+    for (let a = core.nextAction(); a !== undefined; a = core.nextAction()) {
+      if (a.type === 'resolve-request') return a.error ? a.error.name : `${(a.value as Uint8Array).length} bytes`;
+    }
+  }
+  return 'pending';
+}
+
+export function regexCost(): { redos: [number, number, string][]; twoMb: [number, string] } {
+  const redos: [number, number, string][] = [];
+  for (const n of [20, 22, 24, 26, 28]) {
+    const piece = [latin1(`${'a'.repeat(n)}!`)];
+    let outcome = '';
+    const ms = time(() => { outcome = readRegex(/(a+)+$/, piece, 10); }, n >= 26 ? 1 : 3);
+    redos.push([n, ms, outcome]);
+  }
+  const kb = latin1(`${'x'.repeat(1023)}\r`);
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < 2048; i++) pieces.push(kb);
+  pieces.push(latin1('\n\r\n'));
+  let outcome = '';
+  const ms = time(() => { outcome = readRegex(/\r\n\r\n/, pieces); }, 3);
+  return { redos, twoMb: [ms, outcome] };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = regexCost();
+  for (const [n, ms, outcome] of r.redos) console.log(`ReDoS /(a+)+$/ maxBytes 10, ${n} a + '!': ${ms.toFixed(1)} ms (${outcome})`);
+  console.log(`2 MB unmatched /\\r\\n\\r\\n/ in 1 KB pieces: ${r.twoMb[0].toFixed(1)} ms (${r.twoMb[1]})`);
+}
