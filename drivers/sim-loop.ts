@@ -21,6 +21,7 @@ export function seededRandom(seed: number): () => number {
 
 interface Task { at: number; seq: number; fn: () => void }
 
+/** Options of a {@link SimLoop} (and of the loop behind each `memoryPair`). */
 export interface SimSchedulerOptions {
   /** Seeds the loop's PRNG (chunk sizes of `random` chunking). Default 1. */
   seed?: number;
@@ -31,9 +32,14 @@ export interface SimSchedulerOptions {
   autorun?: boolean;
 }
 
+/**
+ * The scheduler behind {@link SimLoop}: a queue of tasks ordered by (virtual time, insertion),
+ * a virtual clock and the seeded PRNG.
+ */
 export class SimScheduler {
   /** Virtual time in ms. Advances only when a later task runs. */
   now = 0;
+  /** The seed this loop was built with (print it with a failure: it replays the run). */
   readonly seed: number;
   /** The loop's PRNG: use it for any random choice that must replay with the seed. */
   readonly random: () => number;
@@ -42,6 +48,7 @@ export class SimScheduler {
   private readonly autorun: boolean;
   private autorunning = false;
 
+  /** @throws TypeError when `seed` is not a safe integer. */
   constructor(options: SimSchedulerOptions = {}) {
     const seed = options.seed ?? 1;
     if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
