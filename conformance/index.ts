@@ -12,7 +12,7 @@
  * it cannot do (see {@link Capabilities}) are registered as `${name}: <behaviour> # SKIP <reason>`
  * with no assertion, so they show in the log but count neither as pass nor fail. A last test
  * comments a per-driver summary. Nothing here imports tape or Node: it runs on any runtime.
- * @packageDocumentation
+ * @module sansio-iostream/conformance
  */
 import type { AnyStream, Assertions, Capabilities, Case, ConformanceOptions, TestFunction } from './types.js';
 import { readCases } from './reads.js';

@@ -8,11 +8,17 @@ import type { StreamOptions } from '../core/stream-core.js';
 
 /** The subset of tape's `Test` object the suite calls. */
 export interface Assertions {
+  /** Passes when `value` is truthy. */
   ok(value: unknown, message?: string): void;
+  /** Passes when `actual === expected`. */
   equal(actual: unknown, expected: unknown, message?: string): void;
+  /** Passes when `actual` and `expected` are structurally equal (tape's `deepEqual`). */
   deepEqual(actual: unknown, expected: unknown, message?: string): void;
+  /** Records a failed assertion. */
   fail(message?: string): void;
+  /** Records a passing assertion. */
   pass(message?: string): void;
+  /** Prints a comment line in the test output (TAP `# message`). */
   comment(message: string): void;
 }
 
@@ -64,7 +70,9 @@ export interface Capabilities {
 export interface ConformanceOptions {
   /** Prefix of every test name: `${name}: <behaviour>`. */
   name: string;
+  /** Builds each test's connected pair (see {@link MakePair}). */
   makePair: MakePair;
+  /** What the driver cannot do; omitted fields take {@link DEFAULT_CAPABILITIES}. */
   capabilities?: Capabilities;
   /** Per-test bound in ms (default 15000): a hung test fails instead of hanging the run. */
   timeoutMs?: number;
@@ -72,16 +80,20 @@ export interface ConformanceOptions {
 
 /** What a test body gets. */
 export interface CaseContext {
+  /** The test's assertions. */
   t: Assertions;
   /** A pair from the driver; closed when the test ends, whatever happens. */
   pair(options?: StreamOptions): Promise<readonly [AnyStream, AnyStream]>;
+  /** The driver's capabilities, defaults filled in. */
   caps: Required<Capabilities>;
 }
 
 /** One behaviour of the suite. */
 export interface Case {
+  /** What the case checks, in words; the test is named `${name}: ${behaviour}`. */
   behaviour: string;
   /** The reason this case cannot run with `caps`, or null when it can. */
   skip?: (caps: Required<Capabilities>) => string | null;
+  /** The test body; it fails by a failed assertion or by rejecting. */
   run(ctx: CaseContext): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type { ReadBuffer } from './read-buffer.js';
  * buffer on every read event; a 64 MiB header arriving in 64 KiB pieces costs it O(n·k).
  */
 export class DelimiterScan {
+  /** The delimiter being searched for (set by {@link DelimiterScan.reset}; empty before). */
   delimiter: Uint8Array = EMPTY;
   private from = 0;
 

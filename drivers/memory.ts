@@ -1,11 +1,13 @@
 /**
- * `sansio-iostream/memory`: connected in-memory stream pairs over a deterministic
- * {@link SimLoop}, with seeded chunking and injected faults. No Node built-in, no real timer.
+ * `sansio-iostream/memory`: connected in-memory stream pairs ({@link memoryPair}) over a
+ * deterministic scheduler ({@link SimLoop}), with seeded chunking and injected faults. No Node
+ * built-in, no real timer: it runs wherever the core does.
  *
- * Each direction of a pair is a {@link Link}: what one side writes is copied in (as a kernel
- * would), split by the chunking mode, and delivered to the other side after `latency` virtual
- * ms while that side is reading. A link holds at most `linkCapacity` undelivered bytes before
- * it stops acknowledging writes, so backpressure is real.
+ * Each direction of a pair is a link: what one side writes is copied in (as a kernel would),
+ * split by the chunking mode, and delivered to the other side after `latency` virtual ms while
+ * that side is reading. A link holds at most `linkCapacity` undelivered bytes before it stops
+ * acknowledging writes, so backpressure is real.
+ * @module sansio-iostream/memory
  */
 import { ReadBuffer } from '../core/read-buffer.js';
 import type { StreamOptions } from '../core/stream-core.js';
@@ -36,6 +38,7 @@ export interface SimOptions {
   linkCapacity?: number;
 }
 
+/** Options of {@link memoryPair} and {@link SimLoop.pair}: the streams' options plus the transport's. */
 export type MemoryPairOptions = StreamOptions & SimOptions;
 
 /** One end of an in-memory pair: a {@link BaseIOStream} whose reads resolve with `Uint8Array`. */
@@ -258,6 +261,10 @@ export function memoryPair(options: MemoryPairOptions = {}): [MemoryIOStream, Me
  * the same seed and program give the same trace.
  */
 export class SimLoop extends SimScheduler {
+  /**
+   * A loop at virtual time 0 with its PRNG seeded by `options.seed` (default 1).
+   * @throws TypeError when `seed` is not a safe integer.
+   */
   constructor(options: SimSchedulerOptions = {}) {
     super(options);
   }

@@ -23,6 +23,7 @@ export function seededRandom(seed: number): () => number {
 
 interface Task { at: number; seq: number; fn: () => void }
 
+/** Options of a {@link SimLoop} (and of the loop behind each `memoryPair`). */
 export interface SimSchedulerOptions {
   /** Seeds the loop's PRNG (chunk sizes of `random` chunking). Default 1. */
   seed?: number;
@@ -33,9 +34,14 @@ export interface SimSchedulerOptions {
   autorun?: boolean;
 }
 
+/**
+ * The scheduler behind {@link SimLoop}: a queue of tasks ordered by (virtual time, insertion),
+ * a virtual clock and the seeded PRNG.
+ */
 export class SimScheduler {
   /** Virtual time in ms. Advances only when a later task runs. */
   now = 0;
+  /** The seed this loop was built with (print it with a failure: it replays the run). */
   readonly seed: number;
   /** The loop's PRNG: use it for any random choice that must replay with the seed. */
   readonly random: () => number;
@@ -44,6 +50,7 @@ export class SimScheduler {
   private readonly autorun: boolean;
   private autorunning = false;
 
+  /** @throws TypeError when `seed` is not a safe integer. */
   constructor(options: SimSchedulerOptions = {}) {
     checkObject(options, 'options', false);
     const seed = options.seed ?? 1;

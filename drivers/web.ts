@@ -2,7 +2,7 @@
  * `sansio-iostream/web`: a {@link BaseIOStream} over a WHATWG `ReadableStream<Uint8Array>` /
  * `WritableStream<Uint8Array>` pair — what Deno and Bun sockets, browsers' WebTransport or
  * fetch bodies, and Node's `stream.Duplex.toWeb(socket)` give. No Node built-in is imported.
- * @packageDocumentation
+ * @module sansio-iostream/web
  */
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream, asError } from './base.js';
@@ -11,17 +11,31 @@ import { invalidArgType } from '../core/errors.js';
 
 /** The part of a `ReadableStreamDefaultReader<Uint8Array>` the driver uses. */
 export interface ByteStreamReader {
-  read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
+  /** The next chunk, or `done: true` at the end of the stream (a clean close for the driver). */
+  read(): Promise<{
+    /** True once the stream has ended; `value` is then absent. */
+    done: boolean;
+    /** The chunk; anything but a `Uint8Array` closes the stream with a `TypeError`. */
+    value?: Uint8Array | undefined;
+  }>;
+  /** Ends reading (called with the error on an error close, without one after a clean close). */
   cancel(reason?: unknown): Promise<void>;
+  /** Gives the lock back; used only when the constructor fails after taking it. */
   releaseLock(): void;
+  /** Settles when the stream closes or errors; the driver only silences its rejection. */
   readonly closed: Promise<unknown>;
 }
 /** The part of a `WritableStreamDefaultWriter<Uint8Array>` the driver uses. */
 export interface ByteStreamWriter {
+  /** Resolves when the stream wants more: the driver awaits it before each chunk (backpressure). */
   readonly ready: Promise<unknown>;
+  /** Settles when the stream closes or errors; the driver only silences its rejection. */
   readonly closed: Promise<unknown>;
+  /** Sends one chunk (a copy: the driver never hands out the caller's buffer); resolving confirms it written. */
   write(chunk: Uint8Array): Promise<void>;
+  /** Ends the stream after the queued chunks (a clean `close()`). */
   close(): Promise<void>;
+  /** Tears the stream down, dropping queued chunks (`close(error)`). */
   abort(reason?: unknown): Promise<void>;
 }
 /**
@@ -30,8 +44,16 @@ export interface ByteStreamWriter {
  * stream's lifetime.
  */
 export interface WebStreamPair {
-  readable: { getReader(): ByteStreamReader };
-  writable: { getWriter(): ByteStreamWriter };
+  /** Where received bytes come from. */
+  readable: {
+    /** Locks the readable and returns its reader. */
+    getReader(): ByteStreamReader;
+  };
+  /** Where written bytes go. */
+  writable: {
+    /** Locks the writable and returns its writer. */
+    getWriter(): ByteStreamWriter;
+  };
 }
 
 const noop = (): void => {};
