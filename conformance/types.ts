@@ -35,7 +35,8 @@ export type TestFunction = (name: string, fn: (t: Assertions) => Promise<void>) 
  */
 export type AnyStream = Pick<BaseIOStream<Uint8Array>,
   'readBytes' | 'readUntil' | 'readUntilRegex' | 'readUntilClose' | 'readInto' | 'write' | 'close'
-  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'setNodelay' | typeof Symbol.asyncIterator>;
+  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'setNodelay' | 'readUntilIter' | 'lines'
+  | typeof Symbol.asyncIterator | typeof Symbol.asyncDispose>;
 
 /**
  * Makes a connected pair: what `a` writes `b` reads and, when the driver is bidirectional,

@@ -160,6 +160,21 @@ export class StreamCore {
     return k < 0 ? undefined : this.consume(k);
   }
 
+  /**
+   * A facade's hot path: {@link tryReadBytes} and, when the buffer cannot satisfy it (or the read
+   * streams), {@link readBytes}, with one validation for both. Returns the bytes read now, or
+   * the id of the read it registered.
+   */
+  readBytesOrPending(n: number, partial: boolean, streaming: boolean): Uint8Array | number {
+    checkSize(n, 'n');
+    this.checkIdle();
+    if (!streaming) {
+      const k = this.readyCount(n, partial);
+      if (k >= 0) return this.consume(k);
+    }
+    return this.register(BYTES, n, partial, streaming, -1, null);
+  }
+
 
   /** Reads up to and including the first `delimiter` (a string is UTF-8 encoded). */
   readUntil(delimiter: Uint8Array | string, opts?: { maxBytes?: number }): number {
@@ -177,6 +192,14 @@ export class StreamCore {
     const max = checkMaxBytes(maxBytes);
     this.checkIdle();
     return this.tryMatch(UNTIL, d, max);
+  }
+
+  /**
+   * {@link tryReadUntil} and, when it finds nothing, {@link readUntil}, with one validation of
+   * the delimiter: the bytes of the record, or the id of the read it registered.
+   */
+  readUntilOrPending(delimiter: Uint8Array | string, maxBytes?: number): Uint8Array | number {
+    return this.matchOrPending(UNTIL, checkDelimiter(delimiter), checkMaxBytes(maxBytes));
   }
 
 
@@ -199,6 +222,11 @@ export class StreamCore {
     const max = checkMaxBytes(maxBytes);
     this.checkIdle();
     return this.tryMatch(REGEX, r, max);
+  }
+
+  /** {@link tryReadUntilRegex} and, when it finds nothing, {@link readUntilRegex}, with one validation. */
+  readUntilRegexOrPending(regex: RegExp | string, maxBytes?: number): Uint8Array | number {
+    return this.matchOrPending(REGEX, checkRegex(regex), checkMaxBytes(maxBytes));
   }
 
 
@@ -384,6 +412,15 @@ export class StreamCore {
     }
     this.primedScan = key;
     return undefined;
+  }
+
+  /** The match taken now, or a read registered on the scan `tryMatch` left primed. */
+  private matchOrPending(kind: number, key: Uint8Array | RegExp, maxBytes: number): Uint8Array | number {
+    this.checkIdle();
+    const v = this.tryMatch(kind, key, maxBytes);
+    if (v !== undefined) return v;
+    this.primedScan = null;
+    return this.register(kind, 0, false, false, maxBytes, null);
   }
 
   private checkIdle(): void {

@@ -1,78 +1,50 @@
 /**
  * `BaseIOStream`: the promise/callback facade every driver returns. It owns a
  * {@link StreamCore}, turns user calls into core inputs, and carries out the core's actions on
- * a {@link Transport}. Drivers only adapt a transport; everything else lives here, once.
+ * a {@link Transport}. Drivers only adapt a transport; everything else lives here, once. The
+ * read options and their checks are in `read-options.ts`, the sink a transport reports into in
+ * `facade-sink.ts`, the record iterator in `record-iterator.ts`.
  *
  * No Node built-in is imported here: the memory and web drivers ship this file to browsers.
  */
 import { AlreadyReadingError, StreamClosedError, invalidArgType } from '../core/errors.js';
 import { StreamCore, type StreamCoreOptions, type StreamOptions } from '../core/stream-core.js';
 import type { Action, ResolveRequestAction, StreamChunkAction } from '../core/actions.js';
-import { checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkBuffer, checkObject } from '../core/validate.js';
+import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../core/validate.js';
+import { FacadeSink } from './facade-sink.js';
+import { newPromise, release, taken } from './promise-slots.js';
+import {
+  checkSignal, readOpts, type DriverHooks, type ReadBytesOptions, type ReadIntoOptions, type ReadOptions,
+  type ReadUntilCloseOptions, type ReadUntilOptions, type RecordIterOptions,
+} from './read-options.js';
+import { RecordIterator, type RecordPort } from './record-iterator.js';
 import { SettleQueue } from './settle-queue.js';
 import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
-/** Options every read accepts. */
-export interface ReadOptions<T> {
-  /** Tornado-4.4 style: called with the result on a later tick; the promise is then marked handled. */
-  callback?: (result: T) => void;
-  /** Aborting rejects the pending read with `signal.reason`, frees the read slot, loses no byte. */
-  signal?: AbortSignal;
-}
-export interface ReadBytesOptions<B> extends ReadOptions<B> {
-  /** Resolve as soon as 1..n bytes are available. */
-  partial?: boolean;
-  /** Receive the bytes in arrival order as they come; the final result is then empty. */
-  streamingCallback?: (chunk: B) => void;
-}
-export interface ReadUntilOptions<B> extends ReadOptions<B> {
-  /** Close with `UnsatisfiableReadError` when more than this many bytes arrive without a match. */
-  maxBytes?: number;
-}
-export interface ReadUntilCloseOptions<B> extends ReadOptions<B> {
-  streamingCallback?: (chunk: B) => void;
-}
-export interface ReadIntoOptions extends ReadOptions<number> {
-  partial?: boolean;
-}
+export type {
+  DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordIterOptions,
+} from './read-options.js';
 
-/** Platform hooks a driver passes to the facade (not user options). */
-export interface DriverHooks {
-  alloc?: StreamCoreOptions['alloc'];
-  latin1?: StreamCoreOptions['latin1'];
-  view?: StreamCoreOptions['view'];
-  /** Where close callbacks run (default: `setImmediate`, or a zero timeout). */
-  schedule?: Scheduler;
-}
+/** Read options that carry a `callback`: the read returns `undefined`. */
+type WithCallback<O, T> = O & { callback: (result: T) => void };
+/** Read options without a `callback`: the read returns a promise. */
+type WithoutCallback<O> = O & { callback?: undefined };
 
 const noop = (): void => {};
-
-// One executor for every promise the facade makes: it hands the resolving functions over
-// through these two slots (executors run synchronously) instead of a closure per promise.
-let takenResolve: (v: never) => void = noop;
-let takenReject: (e: unknown) => void = noop;
-function takeResolvers(resolve: (v: never) => void, reject: (e: unknown) => void): void {
-  takenResolve = resolve;
-  takenReject = reject;
-}
-/** Empties the slots, so they don't keep the last promise (and what it resolved with) alive. */
-function releaseTaken(): void {
-  takenResolve = noop;
-  takenReject = noop;
-}
 
 /**
  * A buffered, promise-based byte stream with Tornado's `BaseIOStream` behaviour.
  *
  * Reads (`readBytes`, `readUntil`, `readUntilRegex`, `readUntilClose`, `readInto`) return
- * promises; only one may be pending at a time. Writes may be issued at any time and are sent
- * in order. Misuse throws synchronously and changes nothing; anything that happens on the
- * transport is reported through promises, `error` and the close callback — never as an
- * unhandled rejection or an uncaught exception.
+ * promises, or take a Tornado-4.4 `callback` and return `undefined`; `readUntilIter` / `lines`
+ * iterate over delimited records. Only one read may be pending at a time. Writes may be issued
+ * at any time and are sent in order. Misuse throws synchronously and changes nothing; anything
+ * that happens on the transport is reported through promises, `error` and the close callback —
+ * never as an unhandled rejection or an uncaught exception.
  *
  * @typeParam B - the byte type reads resolve with (`Buffer` on Node drivers).
  */
-export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIterable<B> {
+export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIterable<B>, AsyncDisposable {
   /** The state machine behind this stream. For drivers and diagnostics. */
   protected readonly core: StreamCore;
   private transport: Transport | null = null;
@@ -81,19 +53,28 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private heldWrites: Uint8Array[][] = [];
   private detached = false;
 
-  // The pending read's handle (at most one; no per-read object).
+  // The pending read's handle (at most one; no per-read object): resolvers of its promise, or
+  // the Tornado-4.4 callback that takes its value instead.
   private readId = 0;
   private readResolve: ((v: never) => void) | null = null;
   private readReject: ((e: unknown) => void) | null = null;
+  private readCallback: ((v: never) => void) | null = null;
   // Typed over Uint8Array, not B: a function-typed field would make BaseIOStream<Buffer> not
   // assignable to BaseIOStream (code written against the base type must accept every driver).
   private readStreaming: ((chunk: Uint8Array) => void) | null = null;
   private readSignal: AbortSignal | null = null;
   /** Created on first use: an idle stream should cost little memory (10,000 of them may wait). */
   private abortListener: (() => void) | null = null;
+  /** A record iterator holding the reader slot between its reads. */
+  private iterating: object | null = null;
+  /**
+   * Set by a driver whose stream cannot read at all (a write-only pipe): the error every read
+   * fails with. The stream stays open; a read with a `callback` throws it synchronously.
+   */
+  protected readRefusal: (() => Error) | null = null;
 
   private writeHandles: SettleQueue | null = null;
-  /** Tornado-style callbacks of reads completed from the buffer: (callback, value) pairs run from one microtask. */
+  /** Tornado-style read callbacks with their values, (callback, value) pairs run from one microtask. */
   private callbackQueue: unknown[] | null = null;
   private callbackRunner: (() => void) | null = null;
   private closeCallback: (() => void) | null = null;
@@ -102,6 +83,11 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   /** The sink a driver's transport reports into (after `attachTransport`). */
   protected readonly sink: TransportSink;
 
+  /**
+   * Creates the facade and its core. Drivers call this; users get streams from a driver.
+   * @param options - the stream options (buffer limits, read chunk size)
+   * @param hooks - the driver's platform hooks (result type, latin1 decoding, scheduler)
+   */
   constructor(options: StreamOptions = {}, hooks: DriverHooks = {}) {
     // Checked before the spread: spreading 5 or 'x' would silently give {}.
     checkObject(options, 'options', false);
@@ -121,62 +107,77 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    * Reads exactly `n` bytes. With `partial`, resolves as soon as 1..n bytes are available.
    * With `streamingCallback`, the bytes go to it in arrival order and the result is empty.
    * `n = 0` resolves with an empty buffer. A non-partial `n` above `maxBufferSize` closes the
-   * stream with `StreamBufferFullError`.
+   * stream with `StreamBufferFullError`. With `callback`, returns `undefined` (see {@link ReadOptions.callback}).
    */
-  readBytes(n: number, opts?: ReadBytesOptions<B>): Promise<B> {
+  readBytes(n: number, opts: WithCallback<ReadBytesOptions<B>, B>): void;
+  readBytes(n: number, opts?: WithoutCallback<ReadBytesOptions<B>>): Promise<B>;
+  readBytes(n: number, opts?: ReadBytesOptions<B>): Promise<B> | undefined;
+  readBytes(n: number, opts?: ReadBytesOptions<B>): Promise<B> | undefined {
     checkSize(n, 'n');
     const o = readOpts(opts);
-    const streaming = o?.streamingCallback;
+    this.checkReader();
+    if (this.readRefusal !== null) return this.refused(o);
     if (o?.signal?.aborted) return this.abortedEarly(o);
-    if (streaming === undefined) {
-      const v = this.core.tryReadBytes(n, o?.partial === true);
-      if (v !== undefined) return this.done(v as B, o);
-    }
-    const id = this.core.readBytes(n, { partial: o?.partial === true, streaming: streaming !== undefined });
-    return this.pending(id, o, streaming ?? null);
+    const streaming = o?.streamingCallback;
+    const r = this.core.readBytesOrPending(n, o?.partial === true, streaming !== undefined);
+    return typeof r === 'number' ? this.pending(r, o, streaming ?? null) : this.done(r as B, o);
   }
 
   /**
    * Reads up to and including the first `delimiter` (a string is UTF-8 encoded). With
    * `maxBytes`, more than that many bytes without a match closes the stream with
-   * `UnsatisfiableReadError` (a match ending within `maxBytes` succeeds).
+   * `UnsatisfiableReadError` (a match ending within `maxBytes` succeeds). With `callback`,
+   * returns `undefined`.
    */
-  readUntil(delimiter: Uint8Array | string, opts?: ReadUntilOptions<B>): Promise<B> {
+  readUntil(delimiter: Uint8Array | string, opts: WithCallback<ReadUntilOptions<B>, B>): void;
+  readUntil(delimiter: Uint8Array | string, opts?: WithoutCallback<ReadUntilOptions<B>>): Promise<B>;
+  readUntil(delimiter: Uint8Array | string, opts?: ReadUntilOptions<B>): Promise<B> | undefined;
+  readUntil(delimiter: Uint8Array | string, opts?: ReadUntilOptions<B>): Promise<B> | undefined {
     const o = readOpts(opts);
-    if (o?.signal?.aborted) {
+    this.checkReader();
+    if (this.readRefusal !== null || o?.signal?.aborted) {
       checkDelimiter(delimiter);
-      checkMaxBytes(o.maxBytes);
-      return this.abortedEarly(o);
+      checkMaxBytes(o?.maxBytes);
+      return this.readRefusal !== null ? this.refused(o) : this.abortedEarly(o as ReadOptions<B>);
     }
-    const v = this.core.tryReadUntil(delimiter, o?.maxBytes);
-    if (v !== undefined) return this.done(v as B, o);
-    return this.pending(this.core.readUntil(delimiter, o), o, null);
+    const r = this.core.readUntilOrPending(delimiter, o?.maxBytes);
+    return typeof r === 'number' ? this.pending(r, o, null) : this.done(r as B, o);
   }
 
   /**
    * Reads up to the end of the first match of `regex` against the buffered bytes decoded as
    * latin1 (one char per byte). A match is taken as soon as it appears, so end the regex with
-   * a terminator. `maxBytes` as for {@link readUntil}.
+   * a terminator. `maxBytes` as for {@link readUntil}; the regex never sees more than
+   * `maxBytes` (or `maxBufferSize`) bytes. With `callback`, returns `undefined`.
    */
-  readUntilRegex(regex: RegExp | string, opts?: ReadUntilOptions<B>): Promise<B> {
+  readUntilRegex(regex: RegExp | string, opts: WithCallback<ReadUntilOptions<B>, B>): void;
+  readUntilRegex(regex: RegExp | string, opts?: WithoutCallback<ReadUntilOptions<B>>): Promise<B>;
+  readUntilRegex(regex: RegExp | string, opts?: ReadUntilOptions<B>): Promise<B> | undefined;
+  readUntilRegex(regex: RegExp | string, opts?: ReadUntilOptions<B>): Promise<B> | undefined {
     const o = readOpts(opts);
-    if (o?.signal?.aborted) {
+    this.checkReader();
+    if (this.readRefusal !== null || o?.signal?.aborted) {
       checkRegex(regex);
-      checkMaxBytes(o.maxBytes);
-      return this.abortedEarly(o);
+      checkMaxBytes(o?.maxBytes);
+      return this.readRefusal !== null ? this.refused(o) : this.abortedEarly(o as ReadOptions<B>);
     }
-    const v = this.core.tryReadUntilRegex(regex, o?.maxBytes);
-    if (v !== undefined) return this.done(v as B, o);
-    return this.pending(this.core.readUntilRegex(regex, o), o, null);
+    const r = this.core.readUntilRegexOrPending(regex, o?.maxBytes);
+    return typeof r === 'number' ? this.pending(r, o, null) : this.done(r as B, o);
   }
 
   /**
    * Reads everything until the stream closes cleanly (peer EOF or `close()`). A close caused
    * by an error rejects with `StreamClosedError { realError }` instead, leaving the bytes
-   * buffered, so a truncated body never looks complete.
+   * buffered, so a truncated body never looks complete. With `callback`, returns `undefined`
+   * (an error close then only closes: the callback is not called).
    */
-  readUntilClose(opts?: ReadUntilCloseOptions<B>): Promise<B> {
+  readUntilClose(opts: WithCallback<ReadUntilCloseOptions<B>, B>): void;
+  readUntilClose(opts?: WithoutCallback<ReadUntilCloseOptions<B>>): Promise<B>;
+  readUntilClose(opts?: ReadUntilCloseOptions<B>): Promise<B> | undefined;
+  readUntilClose(opts?: ReadUntilCloseOptions<B>): Promise<B> | undefined {
     const o = readOpts(opts);
+    this.checkReader();
+    if (this.readRefusal !== null) return this.refused(o);
     if (o?.signal?.aborted) return this.abortedEarly(o);
     const streaming = o?.streamingCallback;
     const id = this.core.readUntilClose({ streaming: streaming !== undefined });
@@ -186,15 +187,50 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   /**
    * Fills `buf` and resolves with the count (`partial`: 1..buf.length as soon as any bytes
    * are there). Bytes are copied into `buf` only when the read completes, so an aborted
-   * `readInto` leaves them buffered.
+   * `readInto` leaves them buffered. With `callback`, returns `undefined`.
    */
-  readInto(buf: Uint8Array, opts?: ReadIntoOptions): Promise<number> {
+  readInto(buf: Uint8Array, opts: WithCallback<ReadIntoOptions, number>): void;
+  readInto(buf: Uint8Array, opts?: WithoutCallback<ReadIntoOptions>): Promise<number>;
+  readInto(buf: Uint8Array, opts?: ReadIntoOptions): Promise<number> | undefined;
+  readInto(buf: Uint8Array, opts?: ReadIntoOptions): Promise<number> | undefined {
     checkBuffer(buf);
     const o = readOpts(opts);
+    this.checkReader();
+    if (this.readRefusal !== null) return this.refused(o);
     if (o?.signal?.aborted) return this.abortedEarly(o);
     const n = this.core.tryReadInto(buf, o?.partial === true);
     if (n >= 0) return this.done(n, o);
     return this.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+  }
+
+  /**
+   * The records of the stream, one per `delimiter` (included in each, as `readUntil` returns
+   * them), as an async iterator: `for await (const record of stream.readUntilIter('\r\n'))`.
+   *
+   * Records already buffered are served at once, without a read on the transport. The
+   * iteration ends at a clean close when no full record is left; a trailing partial record
+   * stays buffered (`readUntilClose()` takes it). An error close, or a limit (`maxBytes`,
+   * `maxBufferSize`), rejects the pending `next()` as `readUntil` would reject. While the
+   * iterator is alive it holds the reader slot: other reads throw `AlreadyReadingError`.
+   * `break` (or `return()`) ends it and frees the slot; no byte is lost.
+   */
+  readUntilIter(delimiter: Uint8Array | string, opts?: RecordIterOptions): AsyncIterableIterator<B> {
+    checkObject(opts, 'options');
+    const d = checkDelimiter(delimiter);
+    const max = opts?.maxBytes;
+    checkMaxBytes(max);
+    checkSignal(opts?.signal);
+    this.checkReader();
+    if (this.core.reading) throw new AlreadyReadingError();
+    if (this.readRefusal !== null) throw this.readRefusal();
+    const it = new RecordIterator<B>(this.core, d, max, opts?.signal, this.recordPort());
+    if (!it.ended) this.iterating = it;
+    return it;
+  }
+
+  /** `readUntilIter('\n', opts)`: the lines of the stream, each with its `\n`. */
+  lines(opts?: RecordIterOptions): AsyncIterableIterator<B> {
+    return this.readUntilIter('\n', opts);
   }
 
   // ------------------------------------------------------------------ writes
@@ -203,18 +239,19 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    * Writes `data` (strings are UTF-8) after everything written before. Resolves when its
    * bytes were handed to the transport. Don't change `data` until then. Rejects with
    * `StreamClosedError` on a closed stream and with `StreamBufferFullError` (queuing nothing)
-   * when it would take the unflushed bytes past `maxWriteBufferSize`.
+   * when it would take the unflushed bytes past `maxWriteBufferSize`. `callback` (Tornado
+   * style) runs when the promise resolves; the promise is then marked handled.
    */
   write(data: Uint8Array | string, callback?: () => void): Promise<void> {
     if (callback !== undefined && typeof callback !== 'function') {
       throw invalidArgType('callback must be a function');
     }
     const id = this.core.write(data);
-    const p = new Promise<void>(takeResolvers);
-    (this.writeHandles ??= new SettleQueue()).push(id, takenResolve, takenReject);
-    releaseTaken();
+    const p = newPromise<void>();
+    (this.writeHandles ??= new SettleQueue()).push(id, taken.resolve, taken.reject);
+    release();
     this.drain();
-    if (callback !== undefined) this.attachCallback(p, callback);
+    if (callback !== undefined) p.then(() => { this.callUser(callback, undefined); }, noop);
     return p;
   }
 
@@ -228,6 +265,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   close(error?: Error | null): void {
     this.core.close(error);
     this.drain();
+  }
+
+  /**
+   * `await using stream = ...`: closes the stream (cleanly) when the scope is left. Resolves
+   * once the operations pending at the close have settled.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 
   /**
@@ -245,8 +290,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /** Whether the stream is closed. */
   closed(): boolean { return this.core.closed; }
-  /** Whether a read is pending. */
-  reading(): boolean { return this.core.reading; }
+  /** Whether a read is pending (or a record iterator holds the reader slot). */
+  reading(): boolean { return this.core.reading || this.iterating !== null; }
   /** Whether written bytes are still waiting for the transport. */
   writing(): boolean { return this.core.writing; }
   /** What closed the stream (`null` while open or after a clean close). */
@@ -352,16 +397,35 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     }
   }
 
+  /** Reads are refused while a record iterator holds the reader slot. */
+  private checkReader(): void {
+    if (this.iterating !== null) throw new AlreadyReadingError('Already reading: a record iterator holds the read slot');
+  }
+
+  /** A read on a stream that cannot read: rejected (thrown, with a callback), nothing changes. */
+  private refused<T>(o: ReadOptions<T> | undefined): Promise<T> | undefined {
+    const err = (this.readRefusal as () => Error)();
+    if (o?.callback !== undefined) throw err;
+    return Promise.reject(err);
+  }
+
   private settle(a: ResolveRequestAction): void {
-    if (a.id === this.readId) {
-      const resolve = this.readResolve as (v: unknown) => void;
-      const reject = this.readReject as (e: unknown) => void;
-      this.clearRead();
-      if (a.error !== undefined) reject(a.error);
-      else resolve(a.value);
+    if (a.id !== this.readId) {
+      this.writeHandles?.settle(a.id, a.error);
       return;
     }
-    this.writeHandles?.settle(a.id, a.error);
+    const callback = this.readCallback;
+    const resolve = this.readResolve as (v: unknown) => void;
+    const reject = this.readReject as (e: unknown) => void;
+    this.clearRead();
+    if (callback !== null) {
+      // A failure closed the stream, which reports it (error, close callback).
+      if (a.error === undefined) this.queueCallback(callback, a.value);
+    } else if (a.error !== undefined) {
+      reject(a.error);
+    } else {
+      resolve(a.value);
+    }
   }
 
   private streamChunk(a: StreamChunkAction): void {
@@ -373,12 +437,17 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     queueMicrotask(() => { this.callUser(cb, data); });
   }
 
-  private pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: B) => void) | null): Promise<T> {
-    const p = new Promise<T>(takeResolvers);
-    this.readResolve = takenResolve;
-    this.readReject = takenReject;
-    releaseTaken();
-    this.readId = id;
+  /** A read the core registered as pending: a promise, or (with `callback`) nothing. */
+  private pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: B) => void) | null): Promise<T> | undefined {
+    const callback = o?.callback;
+    let p: Promise<T> | undefined;
+    if (callback === undefined) {
+      p = newPromise<T>();
+      this.pend(id, taken.resolve, taken.reject, null);
+      release();
+    } else {
+      this.pend(id, null, null, callback as (v: never) => void);
+    }
     this.readStreaming = streaming as ((chunk: Uint8Array) => void) | null;
     const signal = o?.signal;
     if (signal !== undefined) {
@@ -386,24 +455,37 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       signal.addEventListener('abort', (this.abortListener ??= () => { this.abortRead(); }), { once: true });
     }
     if (this.core.hasActions) this.drain();
-    if (o?.callback !== undefined) this.attachCallback(p, o.callback);
     return p;
   }
 
-  private done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> {
+  private pend(id: number, resolve: ((v: never) => void) | null, reject: ((e: unknown) => void) | null,
+    callback: ((v: never) => void) | null): void {
+    this.readId = id;
+    this.readResolve = resolve;
+    this.readReject = reject;
+    this.readCallback = callback;
+  }
+
+  /** A read completed from the buffer: a resolved promise, or the callback queued. */
+  private done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> | undefined {
     if (this.core.hasActions) this.drain(); // consuming may have resumed read-ahead
-    if (o !== undefined && o.callback !== undefined) {
-      const q = (this.callbackQueue ??= []);
-      q.push(o.callback, value);
-      if (q.length === 2) queueMicrotask((this.callbackRunner ??= () => { this.runCallbacks(); }));
-    }
-    return Promise.resolve(value);
+    if (o === undefined || o.callback === undefined) return Promise.resolve(value);
+    this.queueCallback(o.callback as (v: never) => void, value);
+    return undefined;
+  }
+
+  /** Queues a read callback with its value; the queue runs from one microtask. */
+  private queueCallback(callback: (v: never) => void, value: unknown): void {
+    const q = (this.callbackQueue ??= []);
+    q.push(callback, value);
+    if (q.length === 2) queueMicrotask((this.callbackRunner ??= () => { this.runCallbacks(); }));
   }
 
   /**
    * Runs queued read callbacks back to back. A callback that starts a read the buffer can
    * satisfy appends to the queue being run, so a protocol loop over buffered data costs no
-   * promise reaction per read, and no callback ever runs inside the call that started its read.
+   * promise and no microtask per read, and no callback ever runs inside the call that started
+   * its read.
    */
   private runCallbacks(): void {
     const q = this.callbackQueue as unknown[];
@@ -421,20 +503,19 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     q.length = 0;
   }
 
-  private abortedEarly<T>(o: ReadOptions<T>): Promise<T> {
+  private abortedEarly<T>(o: ReadOptions<T>): Promise<T> | undefined {
     if (this.core.reading) throw new AlreadyReadingError();
-    const p = Promise.reject((o.signal as AbortSignal).reason);
-    if (o.callback !== undefined) p.catch(noop);
-    return p;
+    if (o.callback !== undefined) return undefined;
+    return Promise.reject((o.signal as AbortSignal).reason);
   }
 
   private abortRead(): void {
     const signal = this.readSignal;
     if (signal === null || this.readId === 0) return;
-    const reject = this.readReject as (e: unknown) => void;
+    const reject = this.readReject;
     this.core.cancel(this.readId);
     this.clearRead();
-    reject(signal.reason);
+    reject?.(signal.reason);
     this.drain();
   }
 
@@ -442,6 +523,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     this.readId = 0;
     this.readResolve = null;
     this.readReject = null;
+    this.readCallback = null;
     this.readStreaming = null;
     if (this.readSignal !== null) {
       this.readSignal.removeEventListener('abort', this.abortListener as () => void);
@@ -449,9 +531,21 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     }
   }
 
-  /** Runs a Tornado-4.4 callback with the result; marks the promise handled; a throw closes the stream. */
-  private attachCallback<T>(p: Promise<T>, callback: (v: T) => void): void {
-    p.then((v) => { this.callUser(callback, v); }, noop);
+  /** The iterator's view of this stream (made once per iterator). */
+  private recordPort(): RecordPort {
+    return {
+      pend: (id, onValue, onError) => {
+        this.pend(id, onValue, onError, null);
+        if (this.core.hasActions) this.drain();
+      },
+      cancel: () => {
+        this.core.cancel(this.readId);
+        this.clearRead();
+        this.drain();
+      },
+      drain: () => { this.drain(); },
+      finish: () => { this.iterating = null; },
+    };
   }
 
   /** Runs a user callback; one that throws closes the stream with what it threw. */
@@ -463,7 +557,6 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     }
   }
 
-
   private scheduleCloseCallback(): void {
     this.schedule(() => {
       const cb = this.closeCallback;
@@ -471,23 +564,6 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       if (cb !== null) cb();
     });
   }
-}
-
-function readOpts<O extends ReadOptions<never>>(opts: O | undefined): O | undefined {
-  if (opts === undefined) return undefined;
-  checkObject(opts, 'read options', false);
-  const o = opts as unknown as ReadOptions<unknown> & { streamingCallback?: unknown; partial?: unknown };
-  if (o.callback !== undefined && typeof o.callback !== 'function') throw invalidArgType('callback must be a function');
-  if (o.streamingCallback !== undefined && typeof o.streamingCallback !== 'function') {
-    throw invalidArgType('streamingCallback must be a function');
-  }
-  if (o.partial !== undefined && typeof o.partial !== 'boolean') throw invalidArgType('partial must be a boolean');
-  const s = o.signal as unknown;
-  if (s !== undefined && (typeof s !== 'object' || s === null || typeof (s as AbortSignal).addEventListener !== 'function'
-    || typeof (s as AbortSignal).aborted !== 'boolean')) {
-    throw invalidArgType('signal must be an AbortSignal');
-  }
-  return opts;
 }
 
 function byteLengthOf(chunks: readonly Uint8Array[]): number {
@@ -499,39 +575,4 @@ function byteLengthOf(chunks: readonly Uint8Array[]): number {
 /** A thrown value as an Error (user code may throw anything). */
 export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
-}
-
-/**
- * What a transport reports into: forwards to the core and carries out the resulting actions.
- * One small object per stream (methods on the prototype, not closures). Ignores everything
- * after the stream detached its transport (STARTTLS).
- */
-class FacadeSink implements TransportSink {
-  // The stream's `detached` flag and `drain()` are private/protected: reached by element access,
-  // TypeScript's sanctioned escape hatch, so they stay out of the public surface.
-  constructor(private readonly core: StreamCore, private readonly stream: BaseIOStream<never>) {}
-
-  receive(data: Uint8Array): void {
-    if (this.stream['detached']) return;
-    this.core.receive(data);
-    this.stream['drain']();
-  }
-
-  eof(): void {
-    if (this.stream['detached']) return;
-    this.core.receiveEof();
-    this.stream['drain']();
-  }
-
-  error(err: Error): void {
-    if (this.stream['detached']) return;
-    this.core.receiveError(err);
-    this.stream['drain']();
-  }
-
-  written(n: number): void {
-    if (this.stream['detached']) return;
-    this.core.written(n);
-    this.stream['drain']();
-  }
 }

@@ -18,9 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import { StreamClosedError, invalidArgType, invalidArgValue, outOfRange } from '../core/errors.js';
 import type { StreamOptions } from '../core/stream-core.js';
 import { checkBuffer, checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkObject } from '../core/validate.js';
-import {
-  BaseIOStream, type ReadBytesOptions, type ReadIntoOptions, type ReadUntilCloseOptions, type ReadUntilOptions,
-} from './base.js';
+import { BaseIOStream } from './base.js';
 import { codedError, nodeHooks } from './node-hooks.js';
 import type { Transport, TransportSink } from './transport.js';
 
@@ -89,6 +87,7 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
       };
     }
     this.label = ends.label;
+    if (direction === 'write') this.readRefusal = () => this.refusal('read');
     this.pipe = new StreamsTransport(ends.readable, ends.writable, this.sink);
     this.attachTransport(this.pipe);
   }
@@ -138,39 +137,8 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
     }
   }
 
-  // Reads on a write-only stream and writes on a read-only one are refused here, before the
-  // core queues anything, so the other direction keeps working.
-
-  override readBytes(n: number, opts?: ReadBytesOptions<Buffer>): Promise<Buffer> {
-    if (this.direction !== 'write') return super.readBytes(n, opts);
-    checkSize(n, 'n');
-    return this.refuse('read');
-  }
-
-  override readUntil(delimiter: Uint8Array | string, opts?: ReadUntilOptions<Buffer>): Promise<Buffer> {
-    if (this.direction !== 'write') return super.readUntil(delimiter, opts);
-    checkDelimiter(delimiter);
-    checkMaxBytes(opts?.maxBytes);
-    return this.refuse('read');
-  }
-
-  override readUntilRegex(regex: RegExp | string, opts?: ReadUntilOptions<Buffer>): Promise<Buffer> {
-    if (this.direction !== 'write') return super.readUntilRegex(regex, opts);
-    checkRegex(regex);
-    checkMaxBytes(opts?.maxBytes);
-    return this.refuse('read');
-  }
-
-  override readUntilClose(opts?: ReadUntilCloseOptions<Buffer>): Promise<Buffer> {
-    if (this.direction !== 'write') return super.readUntilClose(opts);
-    return this.refuse('read');
-  }
-
-  override readInto(buf: Uint8Array, opts?: ReadIntoOptions): Promise<number> {
-    if (this.direction !== 'write') return super.readInto(buf, opts);
-    checkBuffer(buf);
-    return this.refuse('read');
-  }
+  // Writes on a read-only stream are refused here, before the core queues anything, so the
+  // other direction keeps working (reads on a write-only one: `readRefusal`, set in the constructor).
 
   override write(data: Uint8Array | string, callback?: () => void): Promise<void> {
     if (this.direction !== 'read' && !this.writeEnded) return super.write(data, callback);
@@ -203,11 +171,16 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
   }
 
   private refuse(op: 'read' | 'write'): Promise<never> {
+    return Promise.reject(this.refusal(op));
+  }
+
+  /** Why a read (write) cannot happen on this stream: what the OS says to it, wrapped. */
+  private refusal(op: 'read' | 'write'): StreamClosedError {
     const side = op === 'read' ? 'write' : 'read';
     const cause = this.writeEnded && op === 'write'
       ? codedError(`cannot write ${this.label}: the write side was ended by endWrite()`, 'ERR_STREAM_WRITE_AFTER_END')
       : codedError(`cannot ${op} ${this.label}: this PipeIOStream is ${side}-only`, 'EBADF');
-    return Promise.reject(new StreamClosedError(cause, `PipeIOStream: ${cause.message}`));
+    return new StreamClosedError(cause, `PipeIOStream: ${cause.message}`);
   }
 }
 

@@ -71,8 +71,8 @@ for (const chunking of CHUNKINGS) {
       await rejectsWith(t, a.readInto(buf, { signal }), reason, 'readInto');
       t.equal(latin1(buf), '\0\0\0', 'readInto target untouched');
       let called = false;
-      const withCallback = a.readBytes(1, { signal, callback: () => { called = true; } });
-      await rejectsWith(t, withCallback, reason, 'readBytes with callback');
+      t.equal(a.readBytes(1, { signal, callback: () => { called = true; } }), undefined, 'readBytes with callback returns undefined');
+      await new Promise((resolve) => setTimeout(resolve, 5));
       t.notOk(called, 'the callback is not called for an aborted read');
       t.notOk(a.reading());
       t.equal(await text(a.readUntil('\n'), 'readUntil'), 'abc\n', 'nothing consumed');

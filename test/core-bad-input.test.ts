@@ -166,7 +166,9 @@ for (const chunking of ['whole', 'byte', 'random'] as const) {
         t.notOk(a.reading(), `${what}: no read pending`);
         t.notOk(a.closed(), `${what}: still open`);
       }
-      const line = a.readUntil('\n', { callback: fn });
+      let lineCb: (v: Uint8Array) => void = fn;
+      const line = new Promise<Uint8Array>((resolve) => { lineCb = resolve; });
+      a.readUntil('\n', { callback: (v) => { lineCb(v); } });
       throwsExactly(t, () => a.readBytes(1), AlreadyReadingError, 'second read while pending', /Already reading/);
       throwsExactly(t, () => a.readUntilClose({ signal: AbortSignal.abort() }), AlreadyReadingError, 'second read, aborted signal', /Already reading/);
       t.equal(latin1(await withTimeout(line, 5000, 'readUntil')), 'hello\n', 'the pending read is unaffected');

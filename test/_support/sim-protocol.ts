@@ -242,12 +242,15 @@ export class Side {
   closeCallbackAt = -1;
   private readOps = 0;
   private abortLanded = false;
+  /** Callback reads not called back yet: failed when the close callback comes first. */
+  private readonly callbackWaiters = new Set<(e: unknown) => void>();
 
   constructor(readonly who: Who, readonly stream: MemoryIOStream, readonly rng: Rng, readonly run: Run) {
     stream.setCloseCallback(() => {
       this.closeCallbackCalls++;
       this.closeCallbackAt = run.events.length;
       this.log(`close-callback error=${describeError(stream.error ?? 'null')}`);
+      for (const fail of [...this.callbackWaiters]) fail(new StreamClosedError(stream.error));
     });
   }
 
@@ -315,6 +318,29 @@ export class Side {
     }
   }
 
+  /**
+   * A Tornado-4.4 callback read as a promise, for `read()`: resolves when the callback runs;
+   * rejects with the abort reason when the abort lands on the pending read (the callback is
+   * then never called), or with the stream's close as a rejected read would, when the close
+   * callback comes first (a failed callback read only closes the stream).
+   */
+  private viaCallback(signal: AbortSignal | undefined, start: (cb: (v: Uint8Array) => void) => unknown,
+    onCall: (v: Uint8Array) => void): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const fail = (e: unknown): void => { this.callbackWaiters.delete(fail); reject(e); };
+      this.callbackWaiters.add(fail);
+      // Registered before the stream's own listener: a read still pending now is about to be
+      // aborted; one that completed already (its callback queued) is not.
+      signal?.addEventListener('abort', () => { if (this.stream.reading()) fail(signal.reason); }, { once: true });
+      const returned = start((v) => {
+        onCall(v);
+        this.callbackWaiters.delete(fail);
+        resolve(v);
+      });
+      if (returned !== undefined) this.fail('a read given a callback returned something');
+    });
+  }
+
   /** A complete unit (banner or frame) was parsed. */
   parsed(unit: Uint8Array): void {
     this.unitsDone++;
@@ -338,11 +364,11 @@ export class Side {
         const withCallback = this.rng.chance(0.3);
         let calls = 0;
         let seen: Uint8Array | null = null;
-        const callback = (v: Uint8Array): void => { calls++; seen = v; };
-        const r = await this.read(`readBytes(${n}${withCallback ? ', callback' : ''})`,
-          (g) => s.readBytes(n, { ...sig(g), ...(withCallback ? { callback } : {}) }));
+        const r = await this.read(`readBytes(${n}${withCallback ? ', callback' : ''})`, (g) => (withCallback
+          ? this.viaCallback(g, (callback) => s.readBytes(n, { ...sig(g), callback }), (v) => { calls++; seen = v; })
+          : s.readBytes(n, sig(g))));
         if (withCallback) {
-          await Promise.resolve(); // the callback's own handler was attached after ours
+          await Promise.resolve();
           if (calls !== (r === ABORTED ? 0 : 1) || (r !== ABORTED && seen !== r)) {
             this.fail(`readBytes callback ran ${calls} times (result ${r === ABORTED ? 'aborted' : 'resolved'})`);
           }
