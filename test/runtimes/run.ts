@@ -89,7 +89,7 @@ function columns(): Column[] {
 // ------------------------------------------------------------------ results
 interface Cell { passed: number; failed: number; skipped: number; done: boolean; started: boolean; note: string }
 interface Outcome {
-  version: string; cells: Map<string, Cell>; failures: string[]; notes: string[]; runtimeOk: boolean; runtimeNote: string; seconds: number;
+  version: string; cells: Map<string, Cell>; failures: string[]; notes: string[]; runtimeOk: boolean; seconds: number;
 }
 
 const newCell = (): Cell => ({ passed: 0, failed: 0, skipped: 0, done: false, started: false, note: '' });
@@ -99,6 +99,7 @@ function outcome(col: Column, events: RtEvent[], exit: { ok: boolean; note: stri
   const cells = new Map(col.checks.map((c) => [c, newCell()] as const));
   const failures: string[] = [];
   const notes: string[] = [];
+  const unexpected: string[] = [];
   let version = '';
   let done = false;
   for (const e of events) {
@@ -108,11 +109,10 @@ function outcome(col: Column, events: RtEvent[], exit: { ok: boolean; note: stri
       const cell = cells.get(e.check);
       if (cell !== undefined) cell.note = '*';
       notes.push(`${col.name} ${e.check}: ${e.text}`);
-    }
-    else if (e.type === 'check-start' || e.type === 'check-end' || e.type === 'result') {
+    } else if (e.type === 'check-start' || e.type === 'check-end' || e.type === 'result') {
       const cell = cells.get(e.check);
       if (cell === undefined) {
-        failures.push(`${col.name}: unexpected check ${e.check}`);
+        if (!unexpected.includes(`unexpected check ${e.check}`)) unexpected.push(`unexpected check ${e.check}`);
         continue;
       }
       if (e.type === 'check-start') cell.started = true;
@@ -133,20 +133,25 @@ function outcome(col: Column, events: RtEvent[], exit: { ok: boolean; note: stri
     cell.note = [cell.note, cell.started ? 'unfinished' : 'not run'].filter((n) => n !== '').join(' ');
     failures.push(`${col.name} ${check}: ${cell.note}${exit.note ? ` (${exit.note})` : ''}`);
   }
-  const problems: string[] = [];
+  // The runtime itself: there, the pinned version, finished, and an exit status that agrees.
+  const problems = [...unexpected];
   if (col.missing !== undefined) problems.push(col.missing);
-  if (col.missing !== undefined) { /* nothing ran */ } else if (version === '') problems.push('reported no version');
-  else if (col.expectVersion !== '' && version !== col.expectVersion) problems.push(`is ${version}, expected ${col.expectVersion}`);
-  if (!done && col.missing === undefined) problems.push('did not finish');
+  else {
+    if (version === '') problems.push('reported no version');
+    else if (col.expectVersion !== '' && version !== col.expectVersion) problems.push(`is ${version}, expected ${col.expectVersion}`);
+    if (!done) problems.push('did not finish');
+  }
   if (exit.note !== '') problems.push(exit.note);
   const anyFailed = [...cells.values()].some((c) => c.failed > 0);
   if (!exit.ok && !anyFailed && problems.length === 0) problems.push('exited with an error although every test passed');
-  const runtimeNote = problems.length > 0 ? problems.join('; ') : version;
-  if (problems.length > 0) failures.push(`${col.name}: ${runtimeNote}`);
-  return { version, cells, failures, notes, runtimeOk: problems.length === 0, runtimeNote, seconds };
+  if (problems.length > 0) failures.push(`${col.name}: ${problems.join('; ')}`);
+  return { version, cells, failures, notes, runtimeOk: problems.length === 0, seconds };
 }
 
 // ------------------------------------------------------------------ running
+/** What one runtime gave: its events, whether it exited cleanly, why not, and its other output. */
+interface ProbeRun { events: RtEvent[]; ok: boolean; note: string; other: string[] }
+
 function parseLine(line: string, events: RtEvent[], other: string[]): void {
   if (line.startsWith(LINE_PREFIX)) {
     try {
@@ -158,7 +163,7 @@ function parseLine(line: string, events: RtEvent[], other: string[]): void {
 }
 
 /** Runs a probe process, bounded; collects its events and the last lines of anything else it printed. */
-function runProcess(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ events: RtEvent[]; ok: boolean; note: string; other: string[] }> {
+function runProcess(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<ProbeRun> {
   return new Promise((done) => {
     const events: RtEvent[] = [];
     const other: string[] = [];
@@ -185,7 +190,7 @@ function runProcess(bin: string, args: string[], cwd: string, env: NodeJS.Proces
   });
 }
 
-async function runChromium(bundle: string, profile: string): Promise<{ events: RtEvent[]; ok: boolean; note: string; other: string[] }> {
+async function runChromium(bundle: string, profile: string): Promise<ProbeRun> {
   const other: string[] = [];
   const html = '<!doctype html><meta charset="utf-8"><title>sansio-iostream</title><script type="module" src="/bundle.js"></script>';
   const js = readFileSync(bundle);
@@ -330,7 +335,7 @@ async function main(): Promise<number> {
     const cols = columns().filter((c) => only === undefined || only.includes(c.name));
     for (const col of cols) {
       const t0 = Date.now();
-      let run: { events: RtEvent[]; ok: boolean; note: string; other: string[] };
+      let run: ProbeRun;
       if (col.missing !== undefined) run = { events: [], ok: false, note: '', other: [] };
       else if (col.name === 'chromium') run = await timed(`run chromium`, () => runChromium(bundle, join(scratch, 'chromium-profile')));
       else run = await timed(`run ${col.name}`, () => runProcess(col.bin, col.args(probe), app, env));
