@@ -7,15 +7,7 @@ import { Duplex } from 'node:stream';
 import { WebIOStream, type WebStreamPair } from '../../drivers/web.js';
 import type { StreamOptions } from '../../core/stream-core.js';
 
-/** Two streams joined by two identity TransformStreams (no socket, no Node stream). */
-export function transformPair(options: StreamOptions = {}): [WebIOStream, WebIOStream] {
-  const ab = new TransformStream<Uint8Array, Uint8Array>();
-  const ba = new TransformStream<Uint8Array, Uint8Array>();
-  return [
-    WebIOStream.fromStreams({ readable: ba.readable, writable: ab.writable }, options),
-    WebIOStream.fromStreams({ readable: ab.readable, writable: ba.writable }, options),
-  ];
-}
+export { transformPair } from './transform-pair.js';
 
 /**
  * Connected loopback sockets `[client, server]` (default `allowHalfOpen: false`: Node's
