@@ -1,10 +1,11 @@
 /**
  * The options of the Node drivers' connection-setup calls (`connect`, `startTls`,
- * `waitForHandshake`) and the deadline (`signal`, `timeout`) they share. Internal to the Node
- * drivers; the option types are re-exported from the root entry point.
+ * `waitForHandshake`, the server's accept) and the deadline (`signal`, `timeout`) they share.
+ * Internal to the Node drivers; the option types are re-exported from the root entry point.
  */
 import { invalidArgType, outOfRange, stateError } from '../core/errors.js';
 import { checkObject, describe } from '../core/validate.js';
+import type * as tls from 'node:tls';
 
 /**
  * When to give up on a connection setup step. Either way the stream is closed, its socket
@@ -114,4 +115,11 @@ export function armDeadline(opts: DeadlineOptions | undefined, what: string, exp
     timer = setTimeout(() => { timer = undefined; disarm(); expire(timeoutError(what, ms)); }, ms);
   }
   return disarm;
+}
+
+/** Whether `x` is a ready `tls.SecureContext` (what `tls.createSecureContext` returns) rather than options. */
+export function isSecureContext(x: object): x is tls.SecureContext {
+  const proto = Object.getPrototypeOf(x) as { constructor?: { name?: string } } | null;
+  return proto !== null && proto !== Object.prototype && proto.constructor?.name === 'SecureContext'
+    && 'context' in x;
 }

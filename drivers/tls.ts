@@ -14,7 +14,8 @@ import {
 } from './node-hooks.js';
 import { checkObject } from '../core/validate.js';
 import {
-  abortReason, armDeadline, checkConnectOptions, checkDeadline, type ConnectOptions, type DeadlineOptions,
+  abortReason, armDeadline, checkConnectOptions, checkDeadline, isSecureContext, type ConnectOptions,
+  type DeadlineOptions,
 } from './connect-options.js';
 
 /**
@@ -282,10 +283,4 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     this.raw?.destroy();
     this.rejectHs(reason);
   }
-}
-
-function isSecureContext(x: SSLOptions): x is tls.SecureContext {
-  const proto = Object.getPrototypeOf(x) as { constructor?: { name?: string } } | null;
-  return proto !== null && proto !== Object.prototype && proto.constructor?.name === 'SecureContext'
-    && 'context' in x;
 }
