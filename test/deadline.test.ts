@@ -42,6 +42,18 @@ async function nothingLeft(t: Test, before: Resources): Promise<void> {
   t.deepEqual(extra, [], 'no timer, socket or server handle left over');
 }
 
+/** Runs `body` against a port where a TCP connect stays pending; then checks nothing is left. */
+async function withPendingPort(t: Test, body: (port: number) => Promise<void>): Promise<void> {
+  const before = resources();
+  const target = await pendingConnectPort();
+  try {
+    await body(target.port);
+  } finally {
+    await target.close();
+  }
+  await nothingLeft(t, before);
+}
+
 const tlsClientOpts = (): { sslOptions: { ca: string } } => ({ sslOptions: { ca: testCerts().ca } });
 const tlsServerOpts = (): { serverSide: true; sslOptions: { key: string; cert: string } } => {
   const c = testCerts();
@@ -120,25 +132,18 @@ test('deadline: an already aborted signal rejects at once, with the reason, with
   await nothingLeft(t, before);
 });
 
-test('deadline: IOStream.connect aborted while the TCP connect is pending (full accept queue)', async (t) => {
-  const before = resources();
-  const target = await pendingConnectPort();
-  try {
-    const ac = new AbortController();
-    const stream = new IOStream();
-    const p = stream.connect({ host: HOST, port: target.port }, { signal: ac.signal });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    t.ok(stream.socket?.connecting, 'the connect is still pending after 50 ms');
-    ac.abort();
-    const err = await rejection(t, p, 'IOStream.connect');
-    t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
-    t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, socket destroyed');
-    noAbortListener(t, ac.signal);
-  } finally {
-    await target.close();
-  }
-  await nothingLeft(t, before);
-});
+test('deadline: IOStream.connect aborted while the TCP connect is pending (full accept queue)', (t) => withPendingPort(t, async (port) => {
+  const ac = new AbortController();
+  const stream = new IOStream();
+  const p = stream.connect({ host: HOST, port }, { signal: ac.signal });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.ok(stream.socket?.connecting, 'the connect is still pending after 50 ms');
+  ac.abort();
+  const err = await rejection(t, p, 'IOStream.connect');
+  t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+  t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, socket destroyed');
+  noAbortListener(t, ac.signal);
+}));
 
 test('deadline: IOStream.connect aborted synchronously right after the call', async (t) => {
   const before = resources();
@@ -156,22 +161,15 @@ test('deadline: IOStream.connect aborted synchronously right after the call', as
   await nothingLeft(t, before);
 });
 
-test('deadline: IOStream.connect times out on a connect that stays pending', async (t) => {
-  const before = resources();
-  const target = await pendingConnectPort();
-  try {
-    const stream = new IOStream();
-    const started = Date.now();
-    const err = await rejection(t, stream.connect({ host: HOST, port: target.port }, { timeout: 150 }), 'IOStream.connect');
-    t.ok(Date.now() - started >= 140, 'not before the timeout');
-    isTimeout(t, err, 'IOStream.connect', 150);
-    t.equal(stream.error, err.realError, 'the stream error is the timeout');
-    t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, socket destroyed');
-  } finally {
-    await target.close();
-  }
-  await nothingLeft(t, before);
-});
+test('deadline: IOStream.connect times out on a connect that stays pending', (t) => withPendingPort(t, async (port) => {
+  const stream = new IOStream();
+  const started = Date.now();
+  const err = await rejection(t, stream.connect({ host: HOST, port }, { timeout: 150 }), 'IOStream.connect');
+  t.ok(Date.now() - started >= 140, 'not before the timeout');
+  isTimeout(t, err, 'IOStream.connect', 150);
+  t.equal(stream.error, err.realError, 'the stream error is the timeout');
+  t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, socket destroyed');
+}));
 
 test('deadline: SSLIOStream.connect times out when the server never answers the handshake (timeout covers TCP + TLS)', async (t) => {
   const before = resources();
@@ -189,20 +187,13 @@ test('deadline: SSLIOStream.connect times out when the server never answers the 
   await nothingLeft(t, before);
 });
 
-test('deadline: SSLIOStream.connect times out on a pending TCP connect too', async (t) => {
-  const before = resources();
-  const target = await pendingConnectPort();
-  try {
-    const stream = new SSLIOStream(undefined, tlsClientOpts());
-    const err = await rejection(t, stream.connect({ host: HOST, port: target.port }, { timeout: 150 }), 'SSLIOStream.connect');
-    isTimeout(t, err, 'SSLIOStream.connect (TCP connect and TLS handshake)', 150);
-    t.equal(stream.socket, null, 'TLS never started');
-    t.ok(stream.closed(), 'stream closed');
-  } finally {
-    await target.close();
-  }
-  await nothingLeft(t, before);
-});
+test('deadline: SSLIOStream.connect times out on a pending TCP connect too', (t) => withPendingPort(t, async (port) => {
+  const stream = new SSLIOStream(undefined, tlsClientOpts());
+  const err = await rejection(t, stream.connect({ host: HOST, port }, { timeout: 150 }), 'SSLIOStream.connect');
+  isTimeout(t, err, 'SSLIOStream.connect (TCP connect and TLS handshake)', 150);
+  t.equal(stream.socket, null, 'TLS never started');
+  t.ok(stream.closed(), 'stream closed');
+}));
 
 test('deadline: SSLIOStream.connect aborted during the handshake', async (t) => {
   const before = resources();
@@ -268,8 +259,8 @@ test('deadline: SSLIOStream.connect success clears its deadline; abort afterward
   await nothingLeft(t, before);
 });
 
-test('deadline: waitForHandshake times out on a client that never sends a ClientHello', async (t) => {
-  const before = resources();
+/** A server-side SSLIOStream over an accepted socket whose client is plain TCP and never sends a ClientHello. */
+async function silentClientPair(): Promise<{ s: SSLIOStream; raw: net.Socket; rawClosed: Promise<void> }> {
   let server: SSLIOStream | null = null;
   const { port, accepted } = await acceptOnce((socket) => { server = new SSLIOStream(socket, tlsServerOpts()); });
   const raw = net.connect({ host: HOST, port });
@@ -277,7 +268,12 @@ test('deadline: waitForHandshake times out on a client that never sends a Client
   const rawClosed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
   raw.resume();
   await accepted;
-  const s = server as unknown as SSLIOStream;
+  return { s: server as unknown as SSLIOStream, raw, rawClosed };
+}
+
+test('deadline: waitForHandshake times out on a client that never sends a ClientHello', async (t) => {
+  const before = resources();
+  const { s, raw, rawClosed } = await silentClientPair();
   const err = await rejection(t, s.waitForHandshake({ timeout: 150 }), 'waitForHandshake');
   isTimeout(t, err, 'TLS handshake', 150);
   t.ok(s.closed() && s.socket?.destroyed, 'server stream closed, TLS socket destroyed');
@@ -290,14 +286,7 @@ test('deadline: waitForHandshake times out on a client that never sends a Client
 test('deadline: waitForHandshake aborted (pending and already aborted)', async (t) => {
   const before = resources();
   for (const early of [false, true]) {
-    let server: SSLIOStream | null = null;
-    const { port, accepted } = await acceptOnce((socket) => { server = new SSLIOStream(socket, tlsServerOpts()); });
-    const raw = net.connect({ host: HOST, port });
-    raw.on('error', () => {});
-    const rawClosed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
-    raw.resume();
-    await accepted;
-    const s = server as unknown as SSLIOStream;
+    const { s, raw, rawClosed } = await silentClientPair();
     const ac = new AbortController();
     if (early) ac.abort();
     const p = s.waitForHandshake({ signal: ac.signal });

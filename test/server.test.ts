@@ -342,3 +342,52 @@ test('server: await using disposes (shutdown) and a server that never listened c
   await new TCPServer(echo).close();
   await nothingLeft(t, before);
 });
+
+test('server: the README example (a line echo loop ended by info.signal) shuts down at once and reports nothing', async (t) => {
+  const before = resources();
+  const errors: unknown[] = [];
+  {
+    await using server = await serve(async (stream, info) => {
+      for (;;) {
+        const line = await stream.readUntil('\n', { maxBytes: 4096, signal: info.signal });
+        await stream.write(line);
+      }
+    }, { port: 0, onError: (err) => { if (!(err instanceof StreamClosedError)) errors.push(err); } });
+    const c = await new IOStream().connect({ host: HOST, port: server.port });
+    await c.write('a\nb\n');
+    t.equal((await c.readUntil('\n')).toString(), 'a\n', 'first line echoed');
+    t.equal((await c.readUntil('\n')).toString(), 'b\n', 'second line echoed');
+    const end = c.readUntilClose();
+    // Default grace period is 5 s; the handler ends on the signal, so this cannot need it.
+    await withTimeout(server.shutdown(), 4000, 'shutdown ends with the handlers, not the grace period');
+    t.equal((await end).length, 0, 'the client sees a clean EOF');
+    c.close();
+  }
+  t.deepEqual(errors, [], 'onError saw nothing but StreamClosedErrors');
+  await nothingLeft(t, before);
+});
+
+test('server: a handler that hands its stream to startTls: shutdown destroys that socket after the grace period', async (t) => {
+  const before = resources();
+  const certs = testCerts();
+  let upgraded: SSLIOStream | null = null;
+  const server = await serve(async (stream) => {
+    await stream.readUntil('STARTTLS\n');
+    await stream.write('GO\n');
+    upgraded = await (stream as IOStream).startTls(true, { key: certs.serverKey, cert: certs.serverCert });
+    await new Promise(() => {}); // holds the upgraded stream forever
+  });
+  const c = await new IOStream().connect({ host: HOST, port: server.port });
+  await c.write('STARTTLS\n');
+  await c.readUntil('GO\n');
+  const secure = await withTimeout(c.startTls(false, { ca: certs.ca }, 'localhost'), WAIT_MS, 'client startTls');
+  await withTimeout((async () => { while (upgraded === null) await new Promise((r) => setTimeout(r, 5)); })(), WAIT_MS, 'server upgraded');
+  const end = secure.readUntilClose().then(() => 'eof', () => 'error');
+  t.equal(server.connections, 1, 'the upgraded connection still counts');
+  await withTimeout(server.shutdown({ timeout: 100 }), WAIT_MS, 'shutdown');
+  t.equal(server.connections, 0, 'released');
+  t.ok((upgraded as unknown as SSLIOStream).closed(), 'the handler\'s SSLIOStream is closed with its socket');
+  t.ok(['eof', 'error'].includes(await withTimeout(end, WAIT_MS, 'client end')), 'the client sees the end');
+  secure.close();
+  await nothingLeft(t, before);
+});
