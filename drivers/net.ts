@@ -113,6 +113,10 @@ export class IOStream extends BaseIOStream<Buffer> {
     if (sslOptions !== undefined && (typeof sslOptions !== 'object' || sslOptions === null)) {
       throw invalidArgType('sslOptions must be an object or a tls.SecureContext');
     }
+    if (hostOrOptions !== undefined && typeof hostOrOptions !== 'string'
+      && (typeof hostOrOptions !== 'object' || hostOrOptions === null)) {
+      throw invalidArgType('the third argument of startTls must be a server hostname or an options object');
+    }
     const opts = typeof hostOrOptions === 'string' ? { serverHostname: hostOrOptions } : hostOrOptions;
     checkConnectOptions(opts, 'startTls options');
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
@@ -134,11 +138,7 @@ export class IOStream extends BaseIOStream<Buffer> {
       ...(sslOptions !== undefined ? { sslOptions } : {}),
       ...(hostname !== undefined && !serverSide ? { serverHostname: hostname } : {}),
     });
-    const deadline = opts === undefined ? undefined : {
-      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
-    };
-    return ssl.waitForHandshake(deadline);
+    return ssl.waitForHandshake(opts);
   }
 
   override setNodelay(value: boolean): void {

@@ -77,7 +77,9 @@ test('server: bad arguments throw synchronously with a code', async (t) => {
       t.ok(err instanceof Ctor && (err as { code?: string }).code === code, `${label}: ${(err as Error).message}`);
     }
   }
-  t.throws(() => new TCPServer(h, { tls: { key: 'not a key', cert: 'not a cert' } }), /./, 'a bad TLS key throws in the constructor');
+  t.throws(() => new TCPServer(h, { tls: { key: 'not a key', cert: 'not a cert' } }),
+    (e: unknown) => typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code.startsWith('ERR_OSSL'),
+    'a bad TLS key throws in the constructor, with OpenSSL\'s code');
 });
 
 test('server: listen states: EADDRINUSE rejects and leaves it idle; listen twice / after close throws', async (t) => {
