@@ -18,4 +18,5 @@ export type { StreamOptions } from '../core/stream-core.js';
 export * from './memory.js';
 export * from './net.js';
 export * from './tls.js';
+export * from './server.js';
 export * from './pipe.js';

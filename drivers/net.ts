@@ -10,15 +10,12 @@ import {
   SocketTransport, checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
-import { checkObject } from '../core/validate.js';
+import {
+  abortReason, armDeadline, checkConnectOptions, type ConnectOptions, type StartTlsOptions,
+} from './connect-options.js';
 
 export type { SocketAddress } from './node-hooks.js';
-
-/** Options of `connect`. */
-export interface ConnectOptions {
-  /** TLS only: the name to send (SNI) and to verify the certificate against; default the host. */
-  serverHostname?: string;
-}
+export type { ConnectOptions, DeadlineOptions, StartTlsOptions } from './connect-options.js';
 
 /**
  * A {@link BaseIOStream} over a Node `net.Socket`; reads resolve with `Buffer`.
@@ -34,6 +31,7 @@ export class IOStream extends BaseIOStream<Buffer> {
   private readonly streamOptions: StreamOptions;
   private connectReject: ((err: Error) => void) | null = null;
   private stopWaiting: (() => void) | null = null;
+  private disarm: (() => void) | null = null;
   private host: string | undefined;
   private noDelay: boolean | undefined;
 
@@ -69,17 +67,26 @@ export class IOStream extends BaseIOStream<Buffer> {
    * Connects to `address` and resolves with this stream. A failure (`ECONNREFUSED`, DNS, ...)
    * closes the stream and rejects with `StreamClosedError` whose `realError` is the cause.
    * Throws synchronously if the stream is already connected or connecting.
+   *
+   * `opts.signal` / `opts.timeout` (ms) bound the connect: aborting or running out of time
+   * closes the stream, destroys the socket and rejects with `StreamClosedError` whose
+   * `realError` is `signal.reason` / an `Error` with `code: 'ETIMEDOUT'`. An already aborted
+   * signal rejects at once without creating a socket. Once connected, neither has any effect
+   * (the timer is cleared and the abort listener removed).
    */
   connect(address: SocketAddress, opts?: ConnectOptions): Promise<this> {
     checkAddress(address);
-    checkObject(opts, 'connect options');
+    checkConnectOptions(opts, 'connect options');
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
     if (this.attached || this.connectReject !== null || (this.sock !== null && !this.sock.pending)) {
       throw stateError('ERR_ALREADY_CONNECTED', 'IOStream is already connected or connecting');
     }
-    if ('port' in address) this.host = address.host ?? 'localhost';
+    if (opts?.signal?.aborted === true) return this.abortEarly(abortReason(opts.signal));
+    if (opts?.serverHostname !== undefined) this.host = opts.serverHostname;
+    else if ('port' in address) this.host = address.host ?? 'localhost';
     const socket = this.sock ?? new net.Socket();
     this.sock = socket;
+    this.disarm = armDeadline(opts, 'IOStream.connect', (err) => { this.close(err); });
     return this.waitConnect(socket, address);
   }
 
@@ -91,18 +98,35 @@ export class IOStream extends BaseIOStream<Buffer> {
    * would be plaintext injected into the TLS session). The client side verifies the
    * certificate and `serverHostname` (default: the host given to `connect`) unless
    * `sslOptions` says otherwise. A handshake failure rejects with the TLS error itself.
+   *
+   * The third argument is either the server hostname or a {@link StartTlsOptions} object
+   * `{ serverHostname?, signal?, timeout? }`. `signal`/`timeout` bound the handshake as in
+   * {@link SSLIOStream.waitForHandshake}: the new stream is closed, the socket destroyed, and
+   * the call rejects with `StreamClosedError { realError }`. An already aborted signal closes
+   * this stream (and its socket) and rejects at once; misuse still throws first.
    */
-  startTls(serverSide: boolean, sslOptions?: SSLOptions, serverHostname?: string): Promise<SSLIOStream> {
+  startTls(serverSide: boolean, sslOptions?: SSLOptions, serverHostname?: string): Promise<SSLIOStream>;
+  startTls(serverSide: boolean, sslOptions: SSLOptions | undefined, options: StartTlsOptions): Promise<SSLIOStream>;
+  startTls(serverSide: boolean, sslOptions?: SSLOptions, hostOrOptions?: string | StartTlsOptions): Promise<SSLIOStream> {
     if (typeof serverSide !== 'boolean') throw invalidArgType('serverSide must be a boolean');
-    if (serverHostname !== undefined && typeof serverHostname !== 'string') {
-      throw invalidArgType('serverHostname must be a string');
+    // Checked here, not only by the SSLIOStream constructor: that runs after the hand-off.
+    if (sslOptions !== undefined && (typeof sslOptions !== 'object' || sslOptions === null)) {
+      throw invalidArgType('sslOptions must be an object or a tls.SecureContext');
     }
+    if (hostOrOptions !== undefined && typeof hostOrOptions !== 'string'
+      && (typeof hostOrOptions !== 'object' || hostOrOptions === null)) {
+      throw invalidArgType('the third argument of startTls must be a server hostname or an options object');
+    }
+    const opts = typeof hostOrOptions === 'string' ? { serverHostname: hostOrOptions } : hostOrOptions;
+    checkConnectOptions(opts, 'startTls options');
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
     const transport = this.transportRef;
     if (transport === null) throw stateError('ERR_NOT_CONNECTED', 'IOStream is not connected; cannot start TLS');
     if (this.reading() || this.writing() || this.core.readBufferSize > 0 || transport.socket.readableLength > 0) {
       throw stateError('ERR_STREAM_NOT_IDLE', 'IOStream is not idle (pending read or write, or buffered data); cannot start TLS');
     }
+    if (opts?.signal?.aborted === true) return this.abortEarly(abortReason(opts.signal));
+    const serverHostname = opts?.serverHostname;
     const socket = transport.detach();
     this.transportRef = null;
     this.sock = null; // handed off: not ours to destroy any more
@@ -114,7 +138,7 @@ export class IOStream extends BaseIOStream<Buffer> {
       ...(sslOptions !== undefined ? { sslOptions } : {}),
       ...(hostname !== undefined && !serverSide ? { serverHostname: hostname } : {}),
     });
-    return ssl.waitForHandshake();
+    return ssl.waitForHandshake(opts);
   }
 
   override setNodelay(value: boolean): void {
@@ -133,6 +157,8 @@ export class IOStream extends BaseIOStream<Buffer> {
       this.connectReject = reject;
       this.stopWaiting = whenConnected(socket, address, (err) => {
         this.stopWaiting = null;
+        this.disarm?.();
+        this.disarm = null;
         if (err !== null) {
           this.close(err); // rejects through dropUnattached, with the cause as realError
           return;
@@ -151,8 +177,16 @@ export class IOStream extends BaseIOStream<Buffer> {
     this.attachTransport(transport);
   }
 
+  /** Gives up before connecting (an aborted signal): close with the reason, reject with it. */
+  private abortEarly<T>(reason: Error): Promise<T> {
+    this.close(reason);
+    return Promise.reject(new StreamClosedError(reason));
+  }
+
   private dropUnattached(): void {
     const socket = this.sock as net.Socket;
+    this.disarm?.();
+    this.disarm = null;
     this.stopWaiting?.();
     this.stopWaiting = null;
     if (!socket.destroyed) socket.destroy();

@@ -13,6 +13,10 @@ import {
   type SocketAddress,
 } from './node-hooks.js';
 import { checkObject } from '../core/validate.js';
+import {
+  abortReason, armDeadline, checkConnectOptions, checkDeadline, isSecureContext, type ConnectOptions,
+  type DeadlineOptions,
+} from './connect-options.js';
 
 /**
  * TLS settings: `tls.ConnectionOptions` on the client side (`ca`, `servername`,
@@ -57,6 +61,8 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
   private connectStarted = false;
   private stopWaiting: (() => void) | null = null;
   private offHandshake: (() => void) | null = null;
+  /** Disarms the deadlines of `connect` and `waitForHandshake` (at most one each). */
+  private disarms: Array<() => void> = [];
   private noDelay: boolean | undefined;
 
   constructor(socket?: net.Socket | tls.TLSSocket, options: SSLIOStreamOptions = {}) {
@@ -103,23 +109,28 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
    * verified against `serverHostname` (default: `address.host`). A TCP failure rejects with
    * `StreamClosedError { realError }`; a handshake failure with the TLS error itself (e.g.
    * `code: 'ERR_TLS_CERT_ALTNAME_INVALID'`). Either way the stream is closed.
+   *
+   * `opts.signal` / `opts.timeout` (ms) bound the TCP connect and the TLS handshake together
+   * (one deadline, counted from this call): aborting or running out of time closes the stream,
+   * destroys the socket and rejects with `StreamClosedError` whose `realError` is
+   * `signal.reason` / an `Error` with `code: 'ETIMEDOUT'`. An already aborted signal rejects
+   * at once without creating a socket. After the handshake neither has any effect.
    */
-  connect(address: SocketAddress, opts?: { serverHostname?: string }): Promise<this> {
+  connect(address: SocketAddress, opts?: ConnectOptions): Promise<this> {
     checkAddress(address);
-    checkObject(opts, 'connect options');
-    if (opts?.serverHostname !== undefined && typeof opts.serverHostname !== 'string') {
-      throw invalidArgType('serverHostname must be a string');
-    }
+    checkConnectOptions(opts, 'connect options');
     if (this.serverSide) throw stateError('ERR_INVALID_STATE', 'connect() is for client-side streams (this SSLIOStream has serverSide: true)');
     if (this.closed()) return Promise.reject(new StreamClosedError(this.error));
     if (this.connectStarted || this.tlsSock !== null || (this.raw !== null && !this.raw.pending)) {
       throw stateError('ERR_ALREADY_CONNECTED', 'SSLIOStream is already connected or connecting');
     }
     this.connectStarted = true;
+    if (opts?.signal?.aborted === true) return this.giveUp(abortReason(opts.signal));
     if ('port' in address) this.host = address.host ?? 'localhost';
     if (opts?.serverHostname !== undefined) this.serverHostname = opts.serverHostname;
     const socket = this.raw ?? new net.Socket();
     this.raw = socket;
+    this.arm(opts, 'SSLIOStream.connect (TCP connect and TLS handshake)');
     this.waitTcp(socket, address);
     return this.settled.then(() => this);
   }
@@ -128,12 +139,23 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
    * Resolves with this stream when the handshake is done (at once if it already is); rejects
    * with the TLS error if it failed. Throws `Error('Already waiting')` while an earlier call
    * is still pending.
+   *
+   * `opts.signal` / `opts.timeout` (ms, counted from this call) bound the wait: aborting or
+   * running out of time fails the handshake, closes the stream, destroys the socket and rejects
+   * with `StreamClosedError` whose `realError` is `signal.reason` / an `Error` with
+   * `code: 'ETIMEDOUT'` (an already aborted signal does so at once). A server that accepts
+   * sockets should always give one, so a peer that never completes the handshake cannot hold
+   * the connection open. Ignored once the handshake has settled.
    */
-  waitForHandshake(): Promise<this> {
+  waitForHandshake(opts?: DeadlineOptions): Promise<this> {
+    checkObject(opts, 'waitForHandshake options');
+    checkDeadline(opts);
     if (this.state === 'done') return Promise.resolve(this);
     if (this.state === 'failed') return Promise.reject(this.failure);
     if (this.waiting) throw stateError('ERR_ALREADY_WAITING', 'Already waiting');
+    if (opts?.signal?.aborted === true) return this.giveUp(abortReason(opts.signal));
     this.waiting = true;
+    this.arm(opts, 'TLS handshake');
     return this.settled.then(() => this);
   }
 
@@ -146,6 +168,24 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
   protected override closedBeforeAttach(error: Error | null): void {
     // `state` is undefined while the base constructor runs.
     if (this.state === 'pending') this.fail(new StreamClosedError(error), error);
+  }
+
+  /** Starts a deadline on the handshake: when it expires, the handshake fails with `StreamClosedError`. */
+  private arm(opts: DeadlineOptions | undefined, what: string): void {
+    const disarm = armDeadline(opts, what, (err) => { this.fail(new StreamClosedError(err), err); });
+    this.disarms.push(disarm);
+  }
+
+  /** Fails the pending handshake at once with `reason` (an already aborted signal). */
+  private giveUp(reason: Error): Promise<never> {
+    this.fail(new StreamClosedError(reason), reason);
+    return Promise.reject(this.failure);
+  }
+
+  private disarmAll(): void {
+    const disarms = this.disarms;
+    this.disarms = [];
+    for (const disarm of disarms) disarm();
   }
 
   private waitTcp(socket: net.Socket, address: SocketAddress | null): void {
@@ -214,6 +254,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
 
   private secured(): void {
     if (this.state !== 'pending') return;
+    this.disarmAll();
     this.offHandshake?.();
     this.offHandshake = null;
     this.state = 'done';
@@ -232,6 +273,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     this.state = 'failed';
     this.failure = reason;
     this.waiting = false;
+    this.disarmAll();
     this.offHandshake?.();
     this.offHandshake = null;
     this.stopWaiting?.();
@@ -241,10 +283,4 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     this.raw?.destroy();
     this.rejectHs(reason);
   }
-}
-
-function isSecureContext(x: SSLOptions): x is tls.SecureContext {
-  const proto = Object.getPrototypeOf(x) as { constructor?: { name?: string } } | null;
-  return proto !== null && proto !== Object.prototype && proto.constructor?.name === 'SecureContext'
-    && 'context' in x;
 }

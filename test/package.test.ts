@@ -27,7 +27,7 @@ const dist = join(root, 'dist');
 
 /** What each entry point must export (a sample of names that prove the right module is there). */
 const ENTRIES: Record<string, { names: string[]; nodeFree: boolean }> = {
-  index: { names: ['BaseIOStream', 'IOStream', 'SSLIOStream', 'PipeIOStream', 'StreamClosedError', 'memoryPair', 'SimLoop'], nodeFree: false },
+  index: { names: ['BaseIOStream', 'IOStream', 'SSLIOStream', 'PipeIOStream', 'StreamClosedError', 'memoryPair', 'SimLoop', 'TCPServer', 'serve'], nodeFree: false },
   core: { names: ['StreamCore', 'StreamClosedError', 'StreamBufferFullError', 'UnsatisfiableReadError'], nodeFree: true },
   memory: { names: ['memoryPair', 'SimLoop'], nodeFree: true },
   web: { names: ['WebIOStream'], nodeFree: true },
