@@ -57,7 +57,8 @@ const cpu = (r: ChildResult): number => r.cpuSeconds;
 export function buildCases(s: Sizes): Case[] {
   const cases: Case[] = [];
   const sock = (group: string, label: string, peer: PeerName, workload: Workload, extra: Partial<SocketCase> & Pick<SocketCase, 'unit' | 'metric'>): void => {
-    cases.push({ kind: 'socket', id: `${group}/${peer}${workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : ''}`, group, label, peer, workload, bytes: 0, count: 0, ...extra });
+    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : '';
+    cases.push({ kind: 'socket', id: `${group}/${peer}${suffix}`, group, label, peer, workload, bytes: 0, count: 0, ...extra });
   };
   const w1 = `W1 bulk ${s.w1Bytes / MiB} MiB, readBytes(64K, partial)`;
   for (const peer of ['ours', 'raw', 'promise-socket', 'it-byte-stream', 'tornado'] as const) {
@@ -67,6 +68,7 @@ export function buildCases(s: Sizes): Case[] {
   const lines = { count: s.w2Lines, unit: 'lines/s', metric: perSec(s.w2Lines) };
   sock('W2', w2, 'ours', 'w2', lines);
   sock('W2', w2, 'ours', 'w2cb', lines);
+  sock('W2', w2, 'ours', 'w2iter', lines);
   sock('W2', w2, 'raw', 'w2', lines);
   sock('W2', w2, 'raw', 'w2sub', lines);
   sock('W2', w2, 'promise-floor', 'w2', lines);

@@ -1,6 +1,7 @@
 /**
  * Peer "ours": this library's `IOStream` over the accepted socket, used the way the README
- * shows — one read call per unit, `await` (or a Tornado-4.4 `callback` chaining the next read).
+ * shows — one read call per unit, `await` (or a Tornado-4.4 `callback` chaining the next read,
+ * or `for await` over `readUntilIter`).
  */
 import { IOStream } from '../../drivers/net.js';
 import { LineTally, expect, runReceiver } from '../lib/receiver.js';
@@ -41,6 +42,17 @@ runReceiver({
       });
       stream.readUntil(CRLF, { callback: onLine });
     });
+  },
+  async w2iter(socket, p) {
+    const stream = new IOStream(socket);
+    let n = 0;
+    let bytes = 0;
+    for await (const line of stream.readUntilIter(CRLF)) {
+      bytes += line.length;
+      if (++n === p.count) break;
+    }
+    expect('line bytes', bytes, p.count * 34);
+    return n;
   },
   async w3(socket, p) {
     const stream = new IOStream(socket);
