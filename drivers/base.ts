@@ -11,10 +11,11 @@ import { AlreadyReadingError, StreamClosedError, invalidArgType } from '../core/
 import { StreamCore, type StreamCoreOptions, type StreamOptions } from '../core/stream-core.js';
 import type { Action, ResolveRequestAction, StreamChunkAction } from '../core/actions.js';
 import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../core/validate.js';
+import { CallbackQueue } from './callback-queue.js';
 import { FacadeSink } from './facade-sink.js';
 import { newPromise, release, taken } from './promise-slots.js';
 import {
-  checkSignal, readOpts, type DriverHooks, type ReadBytesOptions, type ReadIntoOptions, type ReadOptions,
+  checkSignal, readOpts, type DriverHooks, type WithCallback, type WithoutCallback, type ReadBytesOptions, type ReadIntoOptions, type ReadOptions,
   type ReadUntilCloseOptions, type ReadUntilOptions, type RecordIterOptions,
 } from './read-options.js';
 import { RecordIterator, type RecordPort } from './record-iterator.js';
@@ -24,11 +25,6 @@ import { macrotask, type Scheduler, type Transport, type TransportSink } from '.
 export type {
   DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordIterOptions,
 } from './read-options.js';
-
-/** Read options that carry a `callback`: the read returns `undefined`. */
-type WithCallback<O, T> = O & { callback: (result: T) => void };
-/** Read options without a `callback`: the read returns a promise. */
-type WithoutCallback<O> = O & { callback?: undefined };
 
 const noop = (): void => {};
 
@@ -74,9 +70,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   protected readRefusal: (() => Error) | null = null;
 
   private writeHandles: SettleQueue | null = null;
-  /** Tornado-style read callbacks with their values, (callback, value) pairs run from one microtask. */
-  private callbackQueue: unknown[] | null = null;
-  private callbackRunner: (() => void) | null = null;
+  /** Tornado-style read callbacks waiting to run (made on first use). */
+  private callbacks: CallbackQueue | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
 
@@ -474,33 +469,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     return undefined;
   }
 
-  /** Queues a read callback with its value; the queue runs from one microtask. */
+  /** Queues a read callback with its value (the queue is made on first use). */
   private queueCallback(callback: (v: never) => void, value: unknown): void {
-    const q = (this.callbackQueue ??= []);
-    q.push(callback, value);
-    if (q.length === 2) queueMicrotask((this.callbackRunner ??= () => { this.runCallbacks(); }));
-  }
-
-  /**
-   * Runs queued read callbacks back to back. A callback that starts a read the buffer can
-   * satisfy appends to the queue being run, so a protocol loop over buffered data costs no
-   * promise and no microtask per read, and no callback ever runs inside the call that started
-   * its read.
-   */
-  private runCallbacks(): void {
-    const q = this.callbackQueue as unknown[];
-    let i = 0;
-    // One try around the loop, not one per callback: a callback that throws closes the stream
-    // (as callUser does) and the callbacks of reads already completed still run.
-    while (i < q.length) {
-      try {
-        for (; i < q.length; i += 2) (q[i] as (v: unknown) => void)(q[i + 1]);
-      } catch (err) {
-        i += 2;
-        this.close(asError(err));
-      }
-    }
-    q.length = 0;
+    (this.callbacks ??= new CallbackQueue((err) => { this.close(asError(err)); })).push(callback, value);
   }
 
   private abortedEarly<T>(o: ReadOptions<T>): Promise<T> | undefined {

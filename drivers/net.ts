@@ -7,8 +7,9 @@ import { StreamClosedError, invalidArgType, stateError } from '../core/errors.js
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream } from './base.js';
 import {
-  SocketTransport, checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
+  checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
+import { SocketTransport } from './socket-transport.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
 import {
   abortReason, armDeadline, checkConnectOptions, type ConnectOptions, type StartTlsOptions,

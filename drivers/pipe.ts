@@ -20,7 +20,7 @@ import type { StreamOptions } from '../core/stream-core.js';
 import { checkBuffer, checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkObject } from '../core/validate.js';
 import { BaseIOStream } from './base.js';
 import { codedError, nodeHooks } from './node-hooks.js';
-import type { Transport, TransportSink } from './transport.js';
+import { NodeStreamTransport } from './stream-transport.js';
 
 /** Which way bytes flow through a {@link PipeIOStream}. */
 export type PipeDirection = 'read' | 'write' | 'both';
@@ -55,7 +55,7 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
   /** Which way this stream carries bytes. */
   readonly direction: PipeDirection;
   private readonly label: string;
-  private readonly pipe: StreamsTransport;
+  private readonly pipe: NodeStreamTransport;
   private writeEnded = false;
 
   /**
@@ -88,7 +88,7 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
     }
     this.label = ends.label;
     if (direction === 'write') this.readRefusal = () => this.refusal('read');
-    this.pipe = new StreamsTransport(ends.readable, ends.writable, this.sink);
+    this.pipe = new NodeStreamTransport(ends.readable, ends.writable, this.sink);
     this.attachTransport(this.pipe);
   }
 
@@ -252,131 +252,4 @@ function isReadable(s: unknown): s is Readable {
 function isWritable(s: unknown): s is Writable {
   return typeof s === 'object' && s !== null && typeof (s as Writable).on === 'function'
     && typeof (s as Writable).write === 'function' && typeof (s as Writable).end === 'function';
-}
-
-/** The write side is gone (the child exited and Node destroyed its stdin, or someone ended it). */
-function brokenPipe(cause?: unknown): Error {
-  const err = codedError('write EPIPE: the pipe was closed on the reading side (did the child exit?)', 'EPIPE');
-  if (cause !== undefined) (err as { cause?: unknown }).cause = cause;
-  return Object.assign(err, { syscall: 'write' });
-}
-
-function isGoneError(err: Error): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END';
-}
-
-/**
- * The {@link Transport} over a Readable and/or a Writable (possibly one Duplex). Reads come
- * from 'data' with the Readable paused whenever the stream doesn't want bytes; a batch is
- * written corked and acknowledged chunk by chunk from the write callbacks, and the core sends
- * the next batch only then, so at most one batch waits in the Writable (backpressure).
- */
-class StreamsTransport implements Transport {
-  private closed = false;
-  private failed = false;
-  /** The read and write sides are one Duplex (a socket). */
-  private readonly oneStream: boolean;
-
-  constructor(
-    private readonly readable: Readable | null,
-    private readonly writable: Writable | null,
-    private readonly sink: TransportSink,
-  ) {
-    this.oneStream = (writable as object | null) === readable;
-    // Permanent listeners: an 'error' emitted at any time, even after close, is never uncaught.
-    if (readable !== null) {
-      readable.on('error', this.onError);
-      readable.pause(); // before 'data': adding the listener would otherwise start the flow
-      readable.on('data', this.onData);
-      readable.on('end', this.onEnd);
-      readable.on('close', this.onReadableClose);
-    }
-    if (writable !== null && !this.oneStream) writable.on('error', this.onError);
-  }
-
-  resume(): void {
-    if (!this.closed) this.readable?.resume();
-  }
-
-  pause(): void {
-    if (!this.closed) this.readable?.pause();
-  }
-
-  write(chunks: readonly Uint8Array[]): void {
-    const w = this.writable;
-    if (this.closed || w === null) return;
-    if (w.destroyed || w.writableEnded) {
-      // Never report inside write(): the facade is in the middle of draining.
-      process.nextTick(() => this.fail(brokenPipe()));
-      return;
-    }
-    const many = chunks.length > 1;
-    if (many) w.cork();
-    for (const chunk of chunks) {
-      const n = chunk.length;
-      // Node runs write callbacks on a later tick, never inside write().
-      w.write(chunk, (err) => {
-        if (err != null) this.fail(isGoneError(err) ? brokenPipe(err) : err);
-        else if (!this.closed) this.sink.written(n);
-      });
-    }
-    if (many) w.uncork();
-  }
-
-  close(error: Error | null): void {
-    if (this.closed) return;
-    this.closed = true;
-    const r = this.readable;
-    const w = this.writable;
-    if (error !== null) {
-      r?.destroy();
-      if (!this.oneStream) w?.destroy();
-      return;
-    }
-    // Clean: the bytes already handed over still go out, then the write side ends (a child
-    // sees EOF on stdin). Reading stops now: the read side is closed at once.
-    if (w !== null && !w.destroyed && !w.writableEnded) {
-      if (this.oneStream) {
-        w.once('finish', () => w.destroy());
-        w.end();
-        return;
-      }
-      w.end();
-    }
-    r?.destroy();
-  }
-
-  /** Ends the write side (after what was handed over) and keeps reading. */
-  endWrite(): void {
-    const w = this.writable;
-    if (this.closed || w === null || w.destroyed || w.writableEnded) return;
-    w.end();
-  }
-
-  private fail(err: Error): void {
-    if (this.closed || this.failed) return;
-    this.failed = true;
-    this.sink.error(err);
-  }
-
-  private readonly onData = (chunk: unknown): void => {
-    if (this.closed) return;
-    if (chunk instanceof Uint8Array) this.sink.receive(chunk);
-    else this.fail(invalidArgType('the readable emitted a string or an object; it must be a byte stream (no setEncoding)'));
-  };
-
-  private readonly onEnd = (): void => {
-    if (!this.closed) this.sink.eof();
-  };
-
-  private readonly onError = (err: Error): void => {
-    this.fail(err);
-  };
-
-  // Closed without 'end' or 'error': destroyed locally by someone else. A clean close, as in
-  // the socket drivers.
-  private readonly onReadableClose = (): void => {
-    if (!this.closed && !this.failed) this.sink.eof();
-  };
 }

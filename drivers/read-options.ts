@@ -65,6 +65,11 @@ export interface RecordIterOptions {
   signal?: AbortSignal;
 }
 
+/** Read options that carry a `callback`: the read returns `undefined`. */
+export type WithCallback<O, T> = O & { callback: (result: T) => void };
+/** Read options without a `callback`: the read returns a promise. */
+export type WithoutCallback<O> = O & { callback?: undefined };
+
 /** Platform hooks a driver passes to the facade (not user options). */
 export interface DriverHooks {
   /** Allocates copied-out results (Node: `Buffer.allocUnsafe`). */

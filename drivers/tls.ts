@@ -9,9 +9,9 @@ import { StreamClosedError, invalidArgType, stateError } from '../core/errors.js
 import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream } from './base.js';
 import {
-  SocketTransport, checkAddress, codedError, guardSocket, isConnected, nodeHooks, whenConnected,
-  type SocketAddress,
+  checkAddress, codedError, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
+import { SocketTransport } from './socket-transport.js';
 import { checkObject } from '../core/validate.js';
 import {
   abortReason, armDeadline, checkConnectOptions, checkDeadline, isSecureContext, type ConnectOptions,

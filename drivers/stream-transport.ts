@@ -1,0 +1,176 @@
+/**
+ * The {@link Transport} over Node streams, shared by every Node driver: a Readable and/or a
+ * Writable (a socket is one Duplex, a child process two streams, a pipe end one or the other).
+ *
+ * Read side: 'data' events with the Readable paused whenever the stream doesn't want bytes, so
+ * Node buffers at most its high-water mark. Write side: each batch from the core is written
+ * corked and acknowledged by one write callback (Node runs write callbacks in order and never
+ * inside `write()`), so at most one batch waits in the Writable (backpressure) and no closure
+ * is made per write. Errors from either stream, at any time, are reported once and are never
+ * uncaught. Closing is the one policy that differs: pipes end the write side and drop the read
+ * side here; sockets linger (`SocketTransport`).
+ */
+import type { Readable, Writable } from 'node:stream';
+import { invalidArgType } from '../core/errors.js';
+import { codedError, guardStream } from './node-hooks.js';
+import type { Transport, TransportSink } from './transport.js';
+
+/** The write side is gone (a child that exited, a stream someone ended or destroyed). */
+export function brokenPipe(cause?: unknown): Error {
+  const err = codedError('write EPIPE: the pipe was closed on the reading side (did the child exit?)', 'EPIPE');
+  if (cause !== undefined) (err as { cause?: unknown }).cause = cause;
+  return Object.assign(err, { syscall: 'write' });
+}
+
+function isGoneError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END';
+}
+
+export class NodeStreamTransport implements Transport {
+  /** The facade closed this transport (or it was handed on): nothing more is reported. */
+  protected closed = false;
+  /** An error was reported: later ones and a following 'close' are not. */
+  private failed = false;
+  /** The read and write sides are one Duplex (a socket). */
+  protected readonly oneStream: boolean;
+  /** Byte counts of the batches whose write callbacks are still due, oldest first (made on first write). */
+  private writeSizes: number[] | null = null;
+  private onWritten: ((err?: Error | null) => void) | null = null;
+
+  constructor(
+    protected readonly readable: Readable | null,
+    protected readonly writable: Writable | null,
+    protected readonly sink: TransportSink,
+  ) {
+    this.oneStream = (writable as object | null) === readable;
+    if (readable !== null) {
+      guardStream(readable);
+      readable.pause(); // before 'data': adding the listener would otherwise start the flow
+      readable.on('data', this.onData);
+      readable.on('end', this.onEnd);
+      readable.on('error', this.onError);
+      readable.on('close', this.onReadableClose);
+    }
+    if (writable !== null && !this.oneStream) {
+      guardStream(writable);
+      writable.on('error', this.onError);
+    }
+  }
+
+  resume(): void {
+    if (!this.closed) this.readable?.resume();
+  }
+
+  pause(): void {
+    if (!this.closed) this.readable?.pause();
+  }
+
+  write(chunks: readonly Uint8Array[], byteLength: number): void {
+    const w = this.writable;
+    if (this.closed || w === null) return;
+    if (w.destroyed || w.writableEnded) {
+      // Never report inside write(): the facade is in the middle of draining.
+      process.nextTick(() => { this.fail(brokenPipe()); });
+      return;
+    }
+    (this.writeSizes ??= []).push(byteLength);
+    const last = chunks.length - 1;
+    if (last === 0) {
+      w.write(chunks[0] as Uint8Array, this.writeCallback());
+      return;
+    }
+    w.cork();
+    for (let i = 0; i < last; i++) w.write(chunks[i] as Uint8Array);
+    w.write(chunks[last] as Uint8Array, this.writeCallback());
+    w.uncork();
+  }
+
+  /**
+   * Closes both sides. Clean: the bytes already handed over still go out, then the write side
+   * ends (a child sees EOF on its stdin); reading stops at once. With an error: both destroyed.
+   */
+  close(error: Error | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    const r = this.readable;
+    const w = this.writable;
+    if (error !== null) {
+      r?.destroy();
+      if (!this.oneStream) w?.destroy();
+      return;
+    }
+    if (w !== null && !w.destroyed && !w.writableEnded) {
+      if (this.oneStream) {
+        w.once('finish', () => w.destroy());
+        w.end();
+        return;
+      }
+      w.end();
+    }
+    r?.destroy();
+  }
+
+  /** Ends the write side (after what was handed over) and keeps reading: a half-close. */
+  endWrite(): void {
+    const w = this.writable;
+    if (this.closed || w === null || w.destroyed || w.writableEnded) return;
+    w.end();
+  }
+
+  /**
+   * Stops reporting to the sink and removes this transport's listeners, leaving the streams
+   * open and paused for a new owner (STARTTLS). The no-op 'error' guards stay.
+   */
+  protected release(): void {
+    this.closed = true;
+    const r = this.readable;
+    if (r !== null) {
+      r.pause();
+      r.off('data', this.onData);
+      r.off('end', this.onEnd);
+      r.off('error', this.onError);
+      r.off('close', this.onReadableClose);
+    }
+    if (this.writable !== null && !this.oneStream) this.writable.off('error', this.onError);
+  }
+
+  /** The peer's end arrived after this transport was closed (a socket's lingering close waits for it). */
+  protected endedAfterClose(): void {}
+
+  /** Reports `err` once, unless closed. */
+  protected fail(err: Error): void {
+    if (this.closed || this.failed) return;
+    this.failed = true;
+    this.sink.error(err);
+  }
+
+  /** The one write callback, made on first write (10,000 idle streams need none). */
+  private writeCallback(): (err?: Error | null) => void {
+    return (this.onWritten ??= (err?: Error | null): void => {
+      const n = (this.writeSizes as number[]).shift() as number;
+      if (err != null) this.fail(isGoneError(err) ? brokenPipe(err) : err);
+      else if (!this.closed) this.sink.written(n);
+    });
+  }
+
+  private readonly onData = (chunk: unknown): void => {
+    if (this.closed) return;
+    if (chunk instanceof Uint8Array) this.sink.receive(chunk);
+    else this.fail(invalidArgType('the readable emitted a string or an object; it must be a byte stream (no setEncoding)'));
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.closed) this.endedAfterClose();
+    else this.sink.eof();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.fail(err);
+  };
+
+  // Closed without 'end' or 'error': destroyed locally by someone else. A clean close.
+  private readonly onReadableClose = (): void => {
+    if (!this.closed && !this.failed) this.sink.eof();
+  };
+}
