@@ -71,8 +71,9 @@ export function buildCases(s: Sizes): Case[] {
   sock('W2', w2, 'ours', 'w2iter', lines);
   sock('W2', w2, 'raw', 'w2', lines);
   sock('W2', w2, 'raw', 'w2sub', lines);
-  sock('W2', w2, 'promise-floor', 'w2', lines);
-  sock('W2', w2, 'promise-floor', 'w2cb', lines);
+  sock('W2', w2, 'floor', 'w2', lines);
+  sock('W2', w2, 'floor', 'w2cb', lines);
+  sock('W2', w2, 'floor', 'w2iter', lines);
   sock('W2', w2, 'readline', 'w2', lines);
   sock('W2', w2, 'readline', 'w2cb', lines);
   sock('W2', w2, 'tornado', 'w2', lines);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { benchDir, buildEntries } from './build.js';
 
-export type PeerName = 'ours' | 'raw' | 'promise-floor' | 'readline' | 'promise-socket' | 'it-byte-stream' | 'tornado';
+export type PeerName = 'ours' | 'raw' | 'floor' | 'readline' | 'promise-socket' | 'it-byte-stream' | 'tornado';
 
 export interface PeerCommand { cmd: string; args: string[]; version?: string }
 
@@ -22,7 +22,7 @@ export interface Peers {
 const NODE_ENTRIES: Record<string, string> = {
   ours: 'peers/ours.ts',
   raw: 'peers/raw.ts',
-  'promise-floor': 'peers/promise-floor.ts',
+  floor: 'peers/floor.ts',
   readline: 'peers/readline.ts',
   'promise-socket': 'peers/promise-socket.ts',
   'it-byte-stream': 'peers/it-byte-stream.ts',
@@ -69,7 +69,7 @@ export async function discoverPeers(): Promise<Peers> {
     w6Server: { ours: built['w6-server'] as string | Error, raw: built['w6-server'] as string | Error },
     w6Client: must('w6-client'),
   };
-  for (const name of ['ours', 'raw', 'promise-floor', 'readline', 'promise-socket', 'it-byte-stream'] as const) {
+  for (const name of ['ours', 'raw', 'floor', 'readline', 'promise-socket', 'it-byte-stream'] as const) {
     const r = built[name];
     if (typeof r === 'string') peers.available[name] = { cmd: process.execPath, args: [r] };
     else peers.skipped[name] = reason(r as Error);

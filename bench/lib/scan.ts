@@ -36,7 +36,7 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: BufferCtor })[Symbo
  * Splits into `\r\n`-terminated lines, each a Buffer (a view, or one copy across chunks).
  * Views come from `subarray` (what an application would write), or with `direct` from Node's
  * Buffer class constructed directly, as cheaply as a real Buffer per line can be made (what the
- * `promise-floor` peer hands to its promises).
+ * `floor` peer hands to its promises and callbacks).
  */
 export class LineSplitter {
   count = 0;
