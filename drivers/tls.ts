@@ -56,7 +56,8 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
   private connectStarted = false;
   private stopWaiting: (() => void) | null = null;
   private offHandshake: (() => void) | null = null;
-  private noDelay: boolean | undefined;
+  /** TCP_NODELAY, applied when the TLS socket attaches: on by default, as on `IOStream` (see its `setNodelay`). */
+  private noDelay = true;
 
   constructor(socket?: net.Socket | tls.TLSSocket, options: SSLIOStreamOptions = {}) {
     if (socket !== undefined && !(socket instanceof net.Socket)) {
@@ -138,6 +139,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     return this.settled.then(() => this);
   }
 
+  /** TCP_NODELAY, on by default, for the reason given at `IOStream.setNodelay`. */
   override setNodelay(value: boolean): void {
     this.noDelay = value;
     super.setNodelay(value);
@@ -222,7 +224,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     const socket = this.tlsSock as tls.TLSSocket;
     const transport = new SocketTransport(socket, this.sink);
     this.transportRef = transport;
-    if (this.noDelay !== undefined) transport.setNoDelay(this.noDelay);
+    transport.setNoDelay(this.noDelay);
     this.attachTransport(transport);
     this.resolveHs();
   }
