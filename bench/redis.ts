@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const res = new Results();
   const what = await runResp(res, { quick, runs, timeoutMs: quick ? 30_000 : 60_000, log });
   const verdicts = res.judge(targets(sizesFor(quick)).filter((t) => t.id.startsWith('RESP-')));
-  process.stdout.write(`${what}\n${table(res)}\n${verdictTable(verdicts)}\n${respSummary(res)}\n`);
+  process.stdout.write(`${what}\n${table(res)}\n${verdictTable(verdicts)}${respSummary(res)}\n`);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\nTotal ${seconds.toFixed(0)} s.\n`);
   const dir = path.join(benchDir, 'results');

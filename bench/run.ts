@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   const resp = selected('RESP') ? await runResp(res, { quick, runs: Math.min(runsNow(), 3), timeoutMs, log }) : null;
 
   const verdicts = res.judge(targets(sizes).filter((t) => selected(t.id.split('-')[0] as string) || selected(t.id)));
-  const out = `${table(res)}\n${verdictTable(verdicts)}${resp !== null ? `\n${respSummary(res)}\n${resp}` : ''}`;
+  const out = `${table(res)}\n${verdictTable(verdicts)}${resp !== null ? `${respSummary(res)}\n${resp}` : ''}`;
   process.stdout.write(`${out}\n`);
   const heapOurs = res.median('W6-heap/ours');
   const heapRaw = res.median('W6-heap/raw');

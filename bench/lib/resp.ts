@@ -195,11 +195,11 @@ export async function runResp(res: Results, o: RespOptions): Promise<string> {
     }
     o.log(`RESP: ${how === 'skip' ? 'skipped' : 'failed'}: ${why}`);
   };
-  // Without redis-benchmark or redis-server the targets are n/a (no row of ours is made); a
-  // failure on our side (build, start) is an error on our rows: the targets are missed.
+  // Without redis-benchmark or redis-server the targets are n/a (no row is made); a failure on
+  // our side (build, start) is an error on our rows: the targets are missed.
   const avail = respAvailable();
   if ('skip' in avail) {
-    mark(['redis-server'], avail.skip, 'skip');
+    o.log(`RESP: skipped: ${avail.skip}`);
     return `RESP skipped: ${avail.skip}`;
   }
   // Made in display order: per group, the rps rows of every peer, then the p50 rows.
@@ -282,8 +282,9 @@ export async function runResp(res: Results, o: RespOptions): Promise<string> {
  * reference servers ran, their rps over redis-server's too.
  */
 export function respSummary(res: Results): string {
+  if (!RESP_TARGETS.some(({ group }) => res.rows.has(`${group}/ours`))) return '';
   const cols = ['rps ours', 'rps redis', 'ours/redis', 'p50 ours', 'p50 redis', 'ours/redis', 'floor/redis', 'raw/redis'];
-  const lines = ['', 'RESP vs redis-server (medians of the same run; p50 ratio > 1: our latency is higher)',
+  const lines = ['', '', 'RESP vs redis-server (medians of the same run; p50 ratio > 1: our latency is higher)',
     `${'test'.padEnd(12)}${cols.map((c) => c.padStart(12)).join('')}`];
   const f = (x: number | undefined, d: number): string => (x === undefined ? '—' : x.toFixed(d));
   const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? '—' : (a / b).toFixed(2));
