@@ -15,6 +15,7 @@ import { runBaseline, runCoreCase, runSocketCase, runW6, type Outcome, type W6Ru
 import { discoverPeers, type PeerName, type Peers } from './lib/peers.js';
 import { MiB } from './lib/params.js';
 import { Results, table, toJson, verdictTable } from './lib/report.js';
+import { respSummary, runResp } from './lib/resp.js';
 import { summarize } from './lib/stats.js';
 import { targets } from './lib/targets.js';
 
@@ -160,9 +161,11 @@ async function main(): Promise<void> {
   for (const g of groups.values()) await runGroup(g, res, peers, base);
   let w6Conns: number | null = null;
   if (selected('W6')) w6Conns = await runW6Group(res, peers, sizes.w6Conns);
+  // redis-benchmark vs the example server and redis-server; skipped (reason printed) without them.
+  const resp = selected('RESP') ? await runResp(res, { quick, runs: Math.min(runsNow(), 3), timeoutMs, log }) : null;
 
   const verdicts = res.judge(targets(sizes).filter((t) => selected(t.id.split('-')[0] as string) || selected(t.id)));
-  const out = `${table(res)}\n${verdictTable(verdicts)}`;
+  const out = `${table(res)}\n${verdictTable(verdicts)}${resp !== null ? `${respSummary(res)}\n${resp}` : ''}`;
   process.stdout.write(`${out}\n`);
   const heapOurs = res.median('W6-heap/ours');
   const heapRaw = res.median('W6-heap/raw');

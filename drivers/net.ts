@@ -34,7 +34,8 @@ export class IOStream extends BaseIOStream<Buffer> {
   private stopWaiting: (() => void) | null = null;
   private disarm: (() => void) | null = null;
   private host: string | undefined;
-  private noDelay: boolean | undefined;
+  /** TCP_NODELAY, applied when the socket attaches: on unless `setNodelay(false)` (why: see there). */
+  private noDelay = true;
 
   /**
    * @param socket - a connected socket (attached at once), a connecting one (attached when it
@@ -139,9 +140,19 @@ export class IOStream extends BaseIOStream<Buffer> {
       ...(sslOptions !== undefined ? { sslOptions } : {}),
       ...(hostname !== undefined && !serverSide ? { serverHostname: hostname } : {}),
     });
+    if (!this.noDelay) ssl.setNodelay(false);
     return ssl.waitForHandshake(opts);
   }
 
+  /**
+   * TCP_NODELAY, **on by default** (as Node's `http` server and Redis set it): this stream
+   * sends a write at once and the writes issued meanwhile as one batch when the socket took it,
+   * so two writes in a row (a header then a body, replies to pipelined requests) leave as two
+   * segments. With Nagle's algorithm the kernel holds the second until the first is
+   * acknowledged, and a peer that answers only after both delays that ACK (40 ms on Linux):
+   * every such exchange stalls. `setNodelay(false)` turns Nagle back on, before or after the
+   * socket is connected; `startTls` keeps the setting.
+   */
   override setNodelay(value: boolean): void {
     this.noDelay = value;
     super.setNodelay(value);
@@ -174,7 +185,7 @@ export class IOStream extends BaseIOStream<Buffer> {
   private attachSocket(socket: net.Socket): void {
     const transport = new SocketTransport(socket, this.sink);
     this.transportRef = transport;
-    if (this.noDelay !== undefined) transport.setNoDelay(this.noDelay);
+    transport.setNoDelay(this.noDelay);
     this.attachTransport(transport);
   }
 

@@ -63,7 +63,8 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
   private offHandshake: (() => void) | null = null;
   /** Disarms the deadlines of `connect` and `waitForHandshake` (at most one each). */
   private disarms: Array<() => void> = [];
-  private noDelay: boolean | undefined;
+  /** TCP_NODELAY, applied when the TLS socket attaches: on by default, as on `IOStream` (see its `setNodelay`). */
+  private noDelay = true;
 
   constructor(socket?: net.Socket | tls.TLSSocket, options: SSLIOStreamOptions = {}) {
     if (socket !== undefined && !(socket instanceof net.Socket)) {
@@ -159,6 +160,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     return this.settled.then(() => this);
   }
 
+  /** TCP_NODELAY, on by default, for the reason given at `IOStream.setNodelay`. */
   override setNodelay(value: boolean): void {
     this.noDelay = value;
     super.setNodelay(value);
@@ -262,7 +264,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     const socket = this.tlsSock as tls.TLSSocket;
     const transport = new SocketTransport(socket, this.sink);
     this.transportRef = transport;
-    if (this.noDelay !== undefined) transport.setNoDelay(this.noDelay);
+    transport.setNoDelay(this.noDelay);
     this.attachTransport(transport);
     this.resolveHs();
   }

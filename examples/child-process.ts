@@ -6,7 +6,7 @@
  * Run: node --import tsx examples/child-process.ts
  */
 import { spawn } from 'node:child_process';
-import { PipeIOStream } from '../drivers/pipe.js';
+import { PipeIOStream } from 'sansio-iostream';
 
 // The child: answers `ADD a b` with the sum, `UPPER text` in capitals, `QUIT` by exiting.
 const CHILD = `

@@ -6,7 +6,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { IOStream } from '../drivers/net.js';
+import { IOStream } from 'sansio-iostream';
 
 export interface HttpResponse {
   statusLine: string;

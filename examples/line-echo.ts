@@ -3,8 +3,7 @@
  * the client sends commands, the server answers each line, both print what they do.
  * Run: node --import tsx examples/line-echo.ts
  */
-import type { BaseIOStream } from '../drivers/base.js';
-import { memoryPair } from '../drivers/memory.js';
+import { memoryPair, type BaseIOStream } from 'sansio-iostream';
 
 const text = new TextDecoder();
 

@@ -4,8 +4,9 @@
  * Run: node --import tsx examples/resp-demo.ts
  * (`... resp-demo.ts --stdio` serves RESP on stdin/stdout instead: the pipe driver, same code.)
  */
-import { memoryPair } from '../drivers/memory.js';
-import { RespClient, formatValue, serveResp, type RespArg } from './resp.js';
+import { memoryPair } from 'sansio-iostream/memory';
+import { RespClient, formatValue, type RespArg } from './resp.js';
+import { serveResp } from './resp-server.js';
 
 export async function respDemo(log: (s: string) => void = console.log): Promise<void> {
   const [clientEnd, serverEnd] = memoryPair({ chunking: 'random', seed: 7 });
@@ -41,7 +42,7 @@ export async function respDemo(log: (s: string) => void = console.log): Promise<
 
 /** The same server over this process's stdin/stdout (test/resp.test.ts runs it as a child). */
 async function serveStdio(): Promise<void> {
-  const { PipeIOStream } = await import('../drivers/pipe.js');
+  const { PipeIOStream } = await import('sansio-iostream');
   await serveResp(PipeIOStream.fromStreams(process.stdin, process.stdout));
 }
 

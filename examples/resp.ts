@@ -1,15 +1,12 @@
 /**
- * A small RESP (REdis Serialization Protocol, v2) client and server, written once against
- * {@link BaseIOStream}'s public methods only, so the same code runs over TCP, TLS, pipes, web
- * streams and in-memory pairs.
+ * A small RESP (REdis Serialization Protocol, v2) client, and the wire format both sides use,
+ * written once against {@link BaseIOStream}'s public methods only, so the same code runs over
+ * TCP, TLS, pipes, web streams and in-memory pairs. The server is in ./resp-server.ts.
  *
  * Parsing uses two reads: `readUntil('\r\n')` for the type line and `readBytes(n + 2)` for a
  * bulk string's payload and its CRLF. Bulk strings are binary safe (they may contain CRLF).
- *
- * The server keeps an in-memory map and handles PING, ECHO, SET, GET, MGET, DEL, INCR and QUIT.
  */
-import type { BaseIOStream } from '../drivers/base.js';
-import { StreamClosedError } from '../core/errors.js';
+import { StreamClosedError, type BaseIOStream } from 'sansio-iostream';
 
 /** An error reply (`-ERR ...`). The client returns it as a value, like any other reply. */
 export class RespError extends Error {
@@ -90,39 +87,95 @@ export async function readValue<B extends Uint8Array>(stream: BaseIOStream<B>, d
   }
 }
 
+/**
+ * Builds wire bytes in one scratch array that grows as needed; `take()` copies out what was
+ * written and starts over. One allocation per message, instead of one per part: a server
+ * writing a reply per command would otherwise spend more on encoding than on the command.
+ */
+export class RespWriter {
+  private buf = new Uint8Array(1024);
+  private pos = 0;
+
+  /** Bytes written since the last `take()`. */
+  get length(): number { return this.pos; }
+
+  /** Appends the wire form of `value` (a `string` is a simple string). */
+  value(value: RespValue): this {
+    if (value === null) return this.bytes(NULL_BULK);
+    if (value instanceof Uint8Array) return this.header(0x24, value.length).bytes(value).bytes(CRLF_BYTES);
+    if (value instanceof RespError) return this.line(0x2d, value.message);
+    if (typeof value === 'string') return this.line(0x2b, value);
+    if (typeof value === 'number') return this.header(0x3a, value);
+    this.header(0x2a, value.length);
+    for (const item of value) this.value(item);
+    return this;
+  }
+
+  /** Appends raw bytes. */
+  bytes(data: Uint8Array): this {
+    this.reserve(data.length).set(data, this.pos);
+    this.pos += data.length;
+    return this;
+  }
+
+  /** The bytes written so far, in an array of their own; the writer is empty again. */
+  take(): Uint8Array {
+    // A big message takes the scratch array itself (no second copy, and a writer that once
+    // held a 1 MiB reply does not keep 1 MiB); a small one is copied out of it.
+    const big = this.pos >= 16 * 1024;
+    const out = big ? this.buf.subarray(0, this.pos) : this.buf.slice(0, this.pos);
+    if (big) this.buf = new Uint8Array(1024);
+    this.pos = 0;
+    return out;
+  }
+
+  /** `<type><n>\r\n`: a length, an array size or an integer. */
+  private header(type: number, n: number): this {
+    const digits = String(n);
+    const buf = this.reserve(digits.length + 3);
+    let at = this.pos;
+    buf[at++] = type;
+    for (let i = 0; i < digits.length; i++) buf[at++] = digits.charCodeAt(i);
+    buf[at++] = 0x0d;
+    buf[at++] = 0x0a;
+    this.pos = at;
+    return this;
+  }
+
+  /** `<type><text>\r\n` for simple strings and errors: CR and LF in `text` become spaces. */
+  private line(type: number, text: string): this {
+    const clean = /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text;
+    const buf = this.reserve(clean.length * 3 + 3);
+    buf[this.pos++] = type;
+    this.pos += utf8.encodeInto(clean, buf.subarray(this.pos)).written;
+    buf[this.pos++] = 0x0d;
+    buf[this.pos++] = 0x0a;
+    return this;
+  }
+
+  /** The scratch array, grown so that `n` more bytes fit. */
+  private reserve(n: number): Uint8Array {
+    if (this.pos + n > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+      bigger.set(this.buf.subarray(0, this.pos));
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+}
+
+const CRLF_BYTES = Uint8Array.of(0x0d, 0x0a);
+const NULL_BULK = utf8.encode('$-1\r\n');
+const encoder = new RespWriter();
+
 /** The wire form of a value (what a server sends). `string` is a simple string. */
 export function encodeValue(value: RespValue): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const add = (v: RespValue): void => {
-    if (v === null) parts.push(utf8.encode('$-1\r\n'));
-    else if (v instanceof RespError) parts.push(utf8.encode(`-${v.message.replace(/[\r\n]/g, ' ')}\r\n`));
-    else if (typeof v === 'string') parts.push(utf8.encode(`+${v.replace(/[\r\n]/g, ' ')}\r\n`));
-    else if (typeof v === 'number') parts.push(utf8.encode(`:${v}\r\n`));
-    else if (v instanceof Uint8Array) parts.push(utf8.encode(`$${v.length}\r\n`), v, utf8.encode(CRLF));
-    else {
-      parts.push(utf8.encode(`*${v.length}\r\n`));
-      for (const item of v) add(item);
-    }
-  };
-  add(value);
-  return concatBytes(parts);
+  return encoder.value(value).take();
 }
 
 /** A command as the client sends it: an array of bulk strings. */
 export function encodeCommand(args: readonly RespArg[]): Uint8Array {
   return encodeValue(args.map(toBytes));
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A bulk string reply as text (UTF-8), or `null`; throws if the reply is something else. */
@@ -183,87 +236,4 @@ export class RespClient<B extends Uint8Array = Uint8Array> {
   close(): void {
     this.stream.close();
   }
-}
-
-/** The server's data: keys are compared as latin1 text so any bytes work as a key. */
-export type RespStore = Map<string, Uint8Array>;
-
-const keyOf = (b: Uint8Array): string => String.fromCharCode(...b);
-const wrongArgs = (name: string): RespError => new RespError(`ERR wrong number of arguments for '${name}' command`);
-
-/** One command against `store`: its reply, and whether the connection should close after it. */
-export function execute(store: RespStore, args: readonly Uint8Array[]): { reply: RespValue; quit?: boolean } {
-  const name = fromUtf8.decode(args[0] ?? new Uint8Array(0)).toLowerCase();
-  const argc = args.length - 1;
-  const arg = (i: number): Uint8Array => args[i] as Uint8Array;
-  switch (name) {
-    case 'ping':
-      if (argc > 1) return { reply: wrongArgs(name) };
-      return { reply: argc === 1 ? arg(1) : 'PONG' };
-    case 'echo':
-      return { reply: argc === 1 ? arg(1) : wrongArgs(name) };
-    case 'set':
-      if (argc !== 2) return { reply: wrongArgs(name) };
-      store.set(keyOf(arg(1)), arg(2).slice());
-      return { reply: 'OK' };
-    case 'get':
-      return { reply: argc === 1 ? store.get(keyOf(arg(1))) ?? null : wrongArgs(name) };
-    case 'mget':
-      if (argc < 1) return { reply: wrongArgs(name) };
-      return { reply: args.slice(1).map((k) => store.get(keyOf(k)) ?? null) };
-    case 'del': {
-      if (argc < 1) return { reply: wrongArgs(name) };
-      let n = 0;
-      for (const k of args.slice(1)) if (store.delete(keyOf(k))) n++;
-      return { reply: n };
-    }
-    case 'incr': {
-      if (argc !== 1) return { reply: wrongArgs(name) };
-      const key = keyOf(arg(1));
-      const old = store.get(key);
-      const current = old === undefined ? '0' : fromUtf8.decode(old);
-      const n = /^-?\d{1,16}$/.test(current) ? Number(current) + 1 : NaN;
-      if (!Number.isSafeInteger(n)) return { reply: new RespError('ERR value is not an integer or out of range') };
-      store.set(key, utf8.encode(String(n)));
-      return { reply: n };
-    }
-    case 'quit':
-      return { reply: 'OK', quit: true };
-    default:
-      return { reply: new RespError(`ERR unknown command '${name.slice(0, 64)}'`) };
-  }
-}
-
-/**
- * Serves RESP on `stream` until the client closes it (or sends QUIT), sharing `store` with
- * other connections. A malformed request gets an error reply and the connection is closed.
- * Resolves when the connection is over; never rejects for a closed connection.
- */
-export async function serveResp<B extends Uint8Array>(stream: BaseIOStream<B>, store: RespStore = new Map()): Promise<void> {
-  // Replies are not awaited one by one (pipelined replies go out in order anyway); the last one
-  // is awaited before closing, since close() drops what was not handed to the transport yet.
-  let lastWrite: Promise<void> = Promise.resolve();
-  const reply = (value: RespValue): void => {
-    lastWrite = stream.write(encodeValue(value)).catch(() => undefined);
-  };
-  try {
-    for (;;) {
-      const request = await readValue(stream);
-      if (!Array.isArray(request) || request.length === 0 || !request.every((a) => a instanceof Uint8Array)) {
-        throw new RespProtocolError('expected an array of bulk strings');
-      }
-      const result = execute(store, request as Uint8Array[]);
-      reply(result.reply);
-      if (result.quit === true) break;
-    }
-  } catch (err) {
-    if (err instanceof RespProtocolError) {
-      reply(new RespError(`ERR Protocol error: ${err.message}`));
-    } else if (!(err instanceof StreamClosedError)) {
-      stream.close(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    }
-  }
-  await lastWrite;
-  stream.close();
 }

@@ -5,8 +5,7 @@
  * Run: node --import tsx examples/starttls.ts
  */
 import * as net from 'node:net';
-import { IOStream } from '../drivers/net.js';
-import type { SSLIOStream } from '../drivers/tls.js';
+import { IOStream, type SSLIOStream } from 'sansio-iostream';
 import { testCerts } from '../test/_support/certs.js';
 
 export async function starttlsDemo(log: (s: string) => void = console.log): Promise<void> {

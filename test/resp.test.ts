@@ -4,17 +4,20 @@
  * and a child process's pipes.
  */
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { StreamClosedError } from '../core/errors.js';
 import type { BaseIOStream } from '../drivers/base.js';
 import { memoryPair } from '../drivers/memory.js';
 import { PipeIOStream } from '../drivers/pipe.js';
 import { test, withTimeout, type Test } from './_support/harness.js';
-import { tcpPair, tlsPair } from './_support/net-pair.js';
+import { acceptOnce, tcpPair, tlsPair } from './_support/net-pair.js';
+import { IOStream } from '../drivers/net.js';
 import { tcpWebPair, transformPair } from './_support/web-pair.js';
 import {
-  RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, serveResp, type RespArg, type RespValue,
+  RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, type RespArg, type RespValue,
 } from '../examples/resp.js';
+import { listenResp, serveResp, splitInline } from '../examples/resp-server.js';
 
 const WAIT_MS = 10_000;
 
@@ -150,14 +153,64 @@ test('resp parser: malformed input is a RespProtocolError', async (t) => {
 });
 
 test('resp server: a malformed request gets an error reply and the connection is closed', async (t) => {
-  const [client, server] = memoryPair({ chunking: 'random', seed: 5 });
-  const served = serveResp(server);
-  void client.write('+not a command\r\n');
-  const reply = await readValue(client);
-  t.ok(reply instanceof RespError && /Protocol error/.test(reply.message), `error reply: ${String((reply as Error).message)}`);
-  t.equal((await client.readUntilClose()).length, 0, 'then the server closes');
-  await served;
-  t.equal(server.error, null, 'server closed cleanly');
+  const cases: Array<[string, string]> = [
+    ['*2\r\n$3\r\nGET\r\n:5\r\n', "ERR Protocol error: expected '$', got ':'"],
+    ['*x\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*1\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*1\r\n$abc\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*1\r\n$-1\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*1\r\n$3\r\nabcXY', 'ERR Protocol error: bulk string not followed by CRLF'],
+    ['SET k "unterminated\r\n', 'ERR Protocol error: unbalanced quotes in request'],
+    ["ECHO 'a'b\r\n", 'ERR Protocol error: unbalanced quotes in request'],
+  ];
+  for (const [wire, expected] of cases) {
+    const [client, server] = memoryPair({ chunking: 'random', seed: 5 });
+    const served = serveResp(server);
+    void client.write(`PING\r\n${wire}`);
+    t.equal(await readValue(client), 'PONG', `${JSON.stringify(wire)}: the request before it is answered`);
+    const reply = await readValue(client);
+    t.equal(reply instanceof RespError ? reply.message : reply, expected, `${JSON.stringify(wire)} → ${expected}`);
+    t.equal((await withTimeout(client.readUntilClose(), WAIT_MS, 'close')).length, 0, 'then the server closes');
+    await served;
+    t.equal(server.error, null, 'server closed cleanly');
+  }
+});
+
+test('resp server: inline commands (what redis-benchmark -t ping and telnet send), as Redis splits them', async (t) => {
+  for (const chunking of ['whole', 'byte', 'random'] as const) {
+    const [client, server] = memoryPair({ chunking, seed: 11 });
+    const served = serveResp(server);
+    // Each line is answered in order; empty lines and *0 get no reply at all.
+    void client.write([
+      'PING\r\n', 'ping\n', '\r\n', '   \n', '*0\r\n', 'PING "hello world"\r\n',
+      'SET k "a\\tb\\x41\\n\\"q\\""\r\n', 'GET k\r\n', "ECHO 'it\\'s'\r\n", '  ECHO   spaced\t \r\n',
+      '*2\r\n$4\r\nECHO\r\n$3\r\nmix\r\n', 'ECHO ""\r\n', 'FLY away\r\n', 'QUIT\r\n',
+    ].join(''));
+    const expected: Plain[] = ['PONG', 'PONG', bulk('hello world'), 'OK', bulk('a\tbA\n"q"'), bulk("it's"), bulk('spaced'),
+      bulk('mix'), bulk(''), { error: "ERR unknown command 'fly'" }, 'OK'];
+    const got: Plain[] = [];
+    for (let i = 0; i < expected.length; i++) got.push(plain(await withTimeout(readValue(client), WAIT_MS, `reply ${i}`)));
+    t.deepEqual(got, expected, `${chunking}: replies in order, nothing for the empty lines`);
+    t.equal((await withTimeout(client.readUntilClose(), WAIT_MS, 'close')).length, 0, `${chunking}: closed after QUIT`);
+    await served;
+  }
+});
+
+test('resp server: splitInline follows sdssplitargs', (t) => {
+  const split = (s: string): string[] => splitInline(new TextEncoder().encode(s)).map((a) => String.fromCharCode(...a));
+  t.deepEqual(split(''), [], 'empty');
+  t.deepEqual(split(' \t '), [], 'blanks only');
+  t.deepEqual(split('SET  key\tvalue '), ['SET', 'key', 'value'], 'words on spaces and tabs');
+  t.deepEqual(split('a"b c" d'), ['ab c', 'd'], 'a quote may start inside a word');
+  t.deepEqual(split('"\\x4a\\x4B" "\\xZZ"'), ['JK', 'xZZ'], '\\xHH, and \\x without hex is x');
+  t.deepEqual(split('"\\n\\r\\t\\b\\a\\\\\\z"'), ['\n\r\t\b\x07\\z'], 'escapes in "..."');
+  t.deepEqual(split("'a\\nb' 'it\\'s'"), ['a\\nb', "it's"], "only \\' is an escape in '...'");
+  t.deepEqual(split('"" \'\''), ['', ''], 'empty quoted arguments');
+  for (const bad of ['"open', "'open", '"a"b', "'a'b", '"a\\"', 'a"b c"d']) {
+    t.throws(() => split(bad), RespProtocolError, `${bad} → unbalanced quotes`);
+  }
+  t.end();
 });
 
 test('resp client: a server that breaks the protocol closes the client stream', async (t) => {
@@ -193,4 +246,86 @@ test('resp server: ends quietly when the client goes away mid-command', async (t
   t.ok(server.closed(), 'server stream closed');
   t.equal(server.error, null, 'a clean close, no error');
   t.throws(() => new RespClient(client).command(), TypeError, 'command() needs a name');
+});
+
+/** Reads from `socket` until `n` bytes came (or it ends), within `ms`. */
+function receiveBytes(socket: net.Socket, n: number, ms: number, what: string): Promise<string> {
+  return withTimeout(new Promise<string>((resolve, reject) => {
+    let got = '';
+    const off = (): void => { socket.off('data', onData); socket.off('end', onEnd); socket.off('error', onEnd); };
+    const onData = (d: Buffer): void => { got += d.toString('latin1'); if (got.length >= n) { off(); resolve(got); } };
+    const onEnd = (): void => { off(); reject(new Error(`${what}: connection ended after ${got.length} of ${n} bytes`)); };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onEnd);
+  }), ms, what);
+}
+
+const BATCHES = 200;
+/** Without a stall 200 batches take milliseconds; the stall cost 40 ms (a delayed ACK) each. */
+const PIPELINE_BOUND_MS = 4000;
+
+test('resp server over TCP: pipelined batches (16 commands per write, as redis-benchmark -P 16) do not stall', async (t) => {
+  let served: Promise<void> | null = null;
+  const { port, accepted } = await acceptOnce((socket) => { served = serveResp(new IOStream(socket)); });
+  const client = net.connect(port, '127.0.0.1');
+  try {
+    await accepted;
+    // Like redis-benchmark: one write of 16 commands, the next batch only once all 16 replies came.
+    const set = encodeCommand(['SET', 'key:__rand_int__', 'xxx']);
+    const get = encodeCommand(['GET', 'key:__rand_int__']);
+    const batches = [Buffer.concat(Array.from({ length: 16 }, () => set)), Buffer.concat(Array.from({ length: 16 }, () => get))];
+    const replies = ['+OK\r\n'.repeat(16), '$3\r\nxxx\r\n'.repeat(16)];
+    let done = 0;
+    const run = (async () => {
+      for (; done < BATCHES; done++) {
+        const reply = receiveBytes(client, (replies[done % 2] as string).length, PIPELINE_BOUND_MS, `batch ${done}`);
+        client.write(batches[done % 2] as Buffer);
+        if (await reply !== replies[done % 2]) throw new Error(`batch ${done}: wrong replies`);
+      }
+    })();
+    const finished = await withTimeout(run, PIPELINE_BOUND_MS, 'batches').then(() => true, (err: unknown) => {
+      t.fail(`${BATCHES} batches of 16 within ${PIPELINE_BOUND_MS} ms: only ${done} done (${String(err)}): a stall`);
+      return false;
+    });
+    if (!finished) return;
+    t.pass(`${BATCHES} batches of 16 pipelined commands answered within ${PIPELINE_BOUND_MS} ms`);
+
+    // One write of 2000 commands: their replies (over 200 KiB) all come back, in order.
+    const value = 'v'.repeat(100);
+    const big = Buffer.concat([encodeCommand(['SET', 'big', value]), ...Array.from({ length: 2000 }, () => encodeCommand(['GET', 'big']))]);
+    const expected = `+OK\r\n${`$100\r\n${value}\r\n`.repeat(2000)}`;
+    const reply = receiveBytes(client, expected.length, WAIT_MS, '2000 pipelined GETs');
+    client.write(big);
+    t.ok(await reply === expected, `2000 pipelined GETs: ${expected.length} bytes of replies, in order`);
+    const bye = receiveBytes(client, 5, WAIT_MS, 'QUIT');
+    client.write('QUIT\r\n');
+    t.equal(await bye, '+OK\r\n', 'QUIT');
+    await withTimeout(served as unknown as Promise<void>, WAIT_MS, 'server end');
+  } finally {
+    client.destroy();
+  }
+});
+
+test('resp server: listenResp serves TCP clients (inline PING from a plain socket, RespClient over IOStream)', async (t) => {
+  const server = await listenResp();
+  const raw = net.connect(server.port, '127.0.0.1');
+  const stream = new IOStream();
+  try {
+    const pong = receiveBytes(raw, 7, WAIT_MS, 'PONG');
+    raw.write('PING\r\n');
+    t.equal(await pong, '+PONG\r\n', 'inline PING over a plain socket');
+    const redis = new RespClient(await stream.connect({ host: '127.0.0.1', port: server.port }));
+    t.equal(await redis.command('SET', 'shared', 'yes'), 'OK', 'SET over IOStream');
+    const got = receiveBytes(raw, 9, WAIT_MS, 'GET');
+    raw.write('GET shared\r\n');
+    t.equal(await got, '$3\r\nyes\r\n', 'connections share one store');
+    const ended = new Promise<void>((resolve) => { raw.once('close', () => resolve()); });
+    await withTimeout(server.close(), WAIT_MS, 'close');
+    await withTimeout(ended, WAIT_MS, 'open connections closed');
+    t.pass('close() stops listening and closes the open connections');
+  } finally {
+    raw.destroy();
+    stream.close();
+  }
 });

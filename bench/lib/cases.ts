@@ -5,6 +5,7 @@
 import type { ChildResult, Workload } from './params.js';
 import { MiB } from './params.js';
 import type { PeerName } from './peers.js';
+import { RESP_GROUPS } from './resp.js';
 
 export interface Sizes {
   w1Bytes: number; w2Lines: number; w3Trips: number;
@@ -115,3 +116,5 @@ export const LIMIT: Record<string, string> = {
   'W4-slow': 'W4-slow/raw', 'W5-W1': 'W5-W1/indexOf loop', 'W5-W2': 'W5-W2/indexOf loop',
   'W5-W4-small': 'W5-W4-small/indexOf loop', 'W5-W4-big': 'W5-W4-big/indexOf loop',
 };
+// The redis-benchmark groups (lib/resp.ts) are measured against a real redis-server.
+for (const g of RESP_GROUPS) LIMIT[g] = `${g}/redis-server`;

@@ -4,6 +4,7 @@
  */
 import type { Sizes } from './cases.js';
 import { MiB } from './params.js';
+import { RESP_TARGETS } from './resp.js';
 
 /** `reference`: shown with the targets but not one of the issue's: never fails `--check`. */
 export type Target = { id: string; text: string; reference?: true } & (
@@ -57,6 +58,9 @@ export function targets(s: Sizes): Target[] {
   for (const [g, name] of tornadoRows) {
     // Raw `net` bounds what a library over Node's public socket API can reach.
     t.push({ id: `${g}-tornado`, text: `${name}: Tornado slower than us`, kind: 'ratio', a: `${g}/ours`, b: `${g}/tornado`, min: 1.0, strict: true, bound: `${g}/raw` });
+  }
+  for (const { group, min, bound } of RESP_TARGETS) {
+    t.push({ id: group, text: `${group.slice(5)} rps ≥ ${min}× redis-server (redis-benchmark)`, kind: 'ratio', a: `${group}/ours`, b: `${group}/redis-server`, min, ...(bound !== undefined ? { bound } : {}) });
   }
   t.push({
     id: 'W6-heap', text: 'W6 idle IOStream heap above a raw socket ≤ 2 KiB', kind: 'max', max: 2048, unit: 'B', uses: ['W6-heap/ours', 'W6-heap/raw'],
