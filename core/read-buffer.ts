@@ -172,6 +172,32 @@ export class ReadBuffer {
   }
 
   /**
+   * The record up to and including the first `delimiter`, taken now, when that delimiter lies
+   * in the head chunk and ends within `cap` bytes; otherwise `undefined`, with nothing changed.
+   * The line-read hot path: one search of the head chunk and one view, no scan state. A match
+   * wholly inside the head chunk is the first in the buffer (any other starts later).
+   */
+  takeThroughInHead(delimiter: Uint8Array, cap: number): Uint8Array | undefined {
+    const head = this.head;
+    const off = this.offset;
+    const dlen = delimiter.length;
+    const last = delimiter[dlen - 1] as number;
+    let at = off + dlen - 1;
+    for (;;) {
+      const hit = head.indexOf(last, at);
+      if (hit === -1) return undefined;
+      if (dlen === 1 || (dlen === 2 ? head[hit - 1] === delimiter[0] : matchesAt(head, hit - dlen + 1, delimiter))) {
+        const n = hit + 1 - off;
+        if (n > cap) return undefined;
+        const out = off === 0 && hit + 1 === head.length ? head : this.headView(off, n);
+        this.advanceWithin(n, head.length - off);
+        return out;
+      }
+      at = hit + 1;
+    }
+  }
+
+  /**
    * {@link indexOf} from chunk `ci` (whose first byte is at position `base`) on, for a candidate
    * whose last byte is at `end` or later; the bytes before it may lie in earlier chunks.
    */

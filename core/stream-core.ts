@@ -199,7 +199,16 @@ export class StreamCore {
    * the delimiter: the bytes of the record, or the id of the read it registered.
    */
   readUntilOrPending(delimiter: Uint8Array | string, maxBytes?: number): Uint8Array | number {
-    return this.matchOrPending(UNTIL, checkDelimiter(delimiter), checkMaxBytes(maxBytes));
+    const d = checkDelimiter(delimiter);
+    const max = checkMaxBytes(maxBytes);
+    if (this.readId !== 0) throw new AlreadyReadingError();
+    // The common case first: the record lies in the head chunk (a line among many received).
+    const v = this.buffer.takeThroughInHead(d, this.matchCap(max));
+    if (v !== undefined) {
+      this.afterConsume();
+      return v;
+    }
+    return this.matchOrPending(UNTIL, d, max);
   }
 
 

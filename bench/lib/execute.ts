@@ -3,6 +3,19 @@ import type { CoreCase, SocketCase } from './cases.js';
 import type { ChildParams, ChildResult } from './params.js';
 import type { PeerCommand, Peers } from './peers.js';
 import { Child } from './proc.js';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+
+/**
+ * Receiver and sender pinned to different CPUs (`taskset`, Linux, 2+ CPUs; `BENCH_PIN=0` turns
+ * it off). Unpinned, the scheduler sometimes puts both on one CPU for a while, and a W2 run comes
+ * out bimodal (the same code at 2 or at 3.5 M lines/s); pinned, runs differ far less.
+ */
+const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && existsSync('/usr/bin/taskset');
+
+function pinned(cpu: number, cmd: string, args: readonly string[]): Child {
+  return PIN ? new Child('/usr/bin/taskset', ['-c', String(cpu), cmd, ...args]) : new Child(cmd, [...args]);
+}
 
 export type Outcome = { result: ChildResult } | { skip: string } | { error: string };
 
@@ -14,12 +27,12 @@ function asOutcome(m: Record<string, unknown>): Outcome {
 
 export async function runSocketCase(c: SocketCase, cmd: PeerCommand, peers: Peers, timeoutMs: number): Promise<Outcome> {
   const params: ChildParams = { workload: c.workload, bytes: c.bytes, count: c.count };
-  const recv = new Child(cmd.cmd, [...cmd.args, JSON.stringify(params)]);
+  const recv = pinned(1, cmd.cmd, [...cmd.args, JSON.stringify(params)]);
   let sender: Child | null = null;
   try {
     const first = await recv.waitFor(['ready', 'skip', 'error', 'result'], 30_000);
     if (!('ready' in first)) return asOutcome(first);
-    sender = new Child(process.execPath, [peers.sender, JSON.stringify({ ...params, port: first.ready })]);
+    sender = pinned(0, process.execPath, [peers.sender, JSON.stringify({ ...params, port: first.ready })]);
     const done = await recv.waitFor(['result', 'error'], timeoutMs);
     return asOutcome(done);
   } catch (err) {

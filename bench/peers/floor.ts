@@ -6,12 +6,15 @@
  * - `w2` (row `floor`): `await Promise.resolve(line)` — what an `await stream.readUntil()` loop
  *   cannot go below: one `Promise<Buffer>` per read. Resolving a promise with a typed array
  *   makes V8 look `then` up along its prototype chain; that lookup is most of its cost.
- * - `w2cb` (row `floor-cb`): the callback called with the line, the chunk's lines run from one
- *   microtask — what Tornado-4.4 callback reads (no promise, never inside the read call, results
- *   run back to back) cannot go below.
- * - `w2iter` (row `floor-iter`): `for await` over an iterator whose `next()` returns
- *   `Promise.resolve({ value: line, done: false })` — what any async iterator of records
- *   cannot go below.
+ * - `w2cb` (row `floor-cb`): a minimal pull-style reader: each callback calls `readLine(cb)`,
+ *   which scans the current chunk from its position, makes the view and queues `cb`; one loop
+ *   per chunk runs the queue — what Tornado-4.4 callback reads (one read call per record, no
+ *   promise, never inside the read call, results run back to back) cannot go below.
+ * - `w2push` (row `floor-push`, reference): no read calls at all: each chunk is split and the
+ *   callback called per line from one microtask, as event APIs (`readline`'s 'line') work.
+ * - `w2iter` (row `floor-iter`): `for await` over an iterator whose `next()` takes the line from
+ *   the same minimal reader and returns `Promise.resolve({ value: line, done: false })` — what
+ *   any async iterator of records cannot go below.
  */
 import type * as net from 'node:net';
 import { LineTally, expect, runReceiver } from '../lib/receiver.js';
@@ -55,6 +58,75 @@ class LineSource {
   }
 }
 
+type BufferCtor = new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
+const FastBuffer = (Buffer as unknown as { [Symbol.species]: BufferCtor })[Symbol.species];
+const CR = 13;
+const LF = 10;
+
+/**
+ * The least a pull-style callback reader can do: the unread bytes as one Buffer (chunks are
+ * appended with one copy only when a line straddles them), a scan per call, a view per line,
+ * and callbacks queued for one runner per batch.
+ */
+class PullReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private waiting: ((line: Buffer) => void) | null = null;
+  private wake: (() => void) | null = null;
+  private readonly q: unknown[] = [];
+  private readonly run = (): void => {
+    const q = this.q;
+    for (let i = 0; i < q.length; i += 2) (q[i] as (line: Buffer) => void)(q[i + 1] as Buffer);
+    q.length = 0;
+  };
+
+  constructor(socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+      this.pos = 0;
+      const wake = this.wake;
+      this.wake = null;
+      wake?.();
+      const w = this.waiting;
+      this.waiting = null;
+      if (w !== null) this.readLine(w);
+    });
+  }
+
+  /** The next line taken now, or undefined when no full line is buffered. */
+  takeLine(): Buffer | undefined {
+    const b = this.buf;
+    let at = this.pos + 1;
+    for (;;) {
+      const hit = b.indexOf(LF, at);
+      if (hit < 0) return undefined;
+      if (b[hit - 1] === CR) {
+        const line = new FastBuffer(b.buffer, b.byteOffset + this.pos, hit + 1 - this.pos);
+        this.pos = hit + 1;
+        return line;
+      }
+      at = hit + 1;
+    }
+  }
+
+  /** Calls `cb` with the next line from the runner, now or when it has arrived. */
+  readLine(cb: (line: Buffer) => void): void {
+    const line = this.takeLine();
+    if (line === undefined) {
+      this.waiting = cb;
+      return;
+    }
+    const q = this.q;
+    q.push(cb, line);
+    if (q.length === 2) queueMicrotask(this.run);
+  }
+
+  /** Resolves when the next chunk arrived. */
+  whenMore(): Promise<void> {
+    return new Promise((resolve) => { this.wake = resolve; });
+  }
+}
+
 runReceiver({
   async w2(socket, p) {
     const src = new LineSource(socket);
@@ -71,6 +143,16 @@ runReceiver({
   },
   w2cb(socket, p) {
     return new Promise((resolve, reject) => {
+      const reader = new PullReader(socket);
+      const tally = new LineTally(p.count, resolve);
+      const onLine = (line: Buffer): void => { if (tally.add(line)) reader.readLine(onLine); };
+      reader.readLine(onLine);
+      socket.on('error', reject);
+      socket.on('end', () => { if (tally.lines < p.count) reject(new Error(`closed after ${tally.lines} lines`)); });
+    });
+  },
+  w2push(socket, p) {
+    return new Promise((resolve, reject) => {
       const split = new LineSplitter(true);
       const tally = new LineTally(p.count, resolve);
       const onLine = (line: Buffer): void => { tally.add(line); };
@@ -84,29 +166,18 @@ runReceiver({
     });
   },
   async w2iter(socket, p) {
-    const src = new LineSource(socket);
+    const reader = new PullReader(socket);
     const it: AsyncIterableIterator<Buffer> = {
-      async next() {
-        for (;;) {
-          const line = src.take();
-          if (line !== undefined) return { value: line, done: false };
-          await src.refill();
-        }
-      },
-      [Symbol.asyncIterator]() { return this; },
-    };
-    // `async next()` above would make the slow path's promise; the fast path must be the plain
-    // Promise.resolve of a fresh result object, as a library's iterator can make it.
-    const fast: AsyncIterableIterator<Buffer> = {
       next() {
-        const line = src.take();
-        return line !== undefined ? Promise.resolve({ value: line, done: false }) : it.next();
+        const line = reader.takeLine();
+        if (line !== undefined) return Promise.resolve({ value: line, done: false });
+        return reader.whenMore().then(() => it.next());
       },
       [Symbol.asyncIterator]() { return this; },
     };
     let n = 0;
     let bytes = 0;
-    for await (const line of fast) {
+    for await (const line of it) {
       bytes += line.length;
       if (++n === p.count) break;
     }
