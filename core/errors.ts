@@ -18,6 +18,7 @@ export type ErrorCode =
 
 /** An `Error` (or subclass) with a stable {@link ErrorCode}. */
 export interface CodedError extends Error {
+  /** The stable code: test it, not the message. */
   readonly code: string;
 }
 
@@ -33,6 +34,11 @@ export class StreamClosedError extends Error implements CodedError {
   /** What closed the stream; `undefined` after a clean close (peer EOF or user `close()`). */
   readonly realError: Error | undefined;
 
+  /**
+   * A rejection for an operation on a stream closed by `realError` (or cleanly).
+   * @param realError - what closed the stream (also set as `cause`), or nothing for a clean close
+   * @param message - replaces the default message, which names `realError`
+   */
   constructor(realError?: Error | null, message?: string) {
     super(
       message ?? (realError ? `Stream is closed: ${realError.message}` : 'Stream is closed'),
@@ -51,6 +57,10 @@ export class StreamClosedError extends Error implements CodedError {
 export class StreamBufferFullError extends Error implements CodedError {
   /** Stable code for programmatic checks. */
   readonly code = 'ERR_STREAM_BUFFER_FULL';
+  /**
+   * A buffer limit was reached.
+   * @param message - what was too large, and the limit
+   */
   constructor(message = 'Reached maximum buffer size') {
     super(message);
     this.name = 'StreamBufferFullError';
@@ -64,6 +74,10 @@ export class StreamBufferFullError extends Error implements CodedError {
 export class UnsatisfiableReadError extends Error implements CodedError {
   /** Stable code for programmatic checks. */
   readonly code = 'ERR_UNSATISFIABLE_READ';
+  /**
+   * A `maxBytes` limit was passed without a match.
+   * @param message - the limit and what was buffered
+   */
   constructor(message = 'Read cannot be satisfied within maxBytes') {
     super(message);
     this.name = 'UnsatisfiableReadError';
@@ -77,6 +91,10 @@ export class UnsatisfiableReadError extends Error implements CodedError {
 export class AlreadyReadingError extends Error implements CodedError {
   /** Stable code for programmatic checks. */
   readonly code = 'ERR_ALREADY_READING';
+  /**
+   * A second read was started while one is pending.
+   * @param message - always contains "Already reading"
+   */
   constructor(message = 'Already reading: only one read may be pending at a time') {
     super(message);
     this.name = 'AlreadyReadingError';

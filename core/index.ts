@@ -1,7 +1,7 @@
 /**
  * `sansio-iostream/core`: the sans-IO stream state machine, its actions and errors.
  * Nothing here imports a Node built-in: it runs in browsers, Deno, Bun and workers.
- * @packageDocumentation
+ * @module sansio-iostream/core
  */
 export { StreamCore } from './stream-core.js';
 export type { StreamOptions, StreamCoreOptions } from './stream-core.js';

@@ -25,6 +25,10 @@ export type Viewer = (buffer: ArrayBufferLike, byteOffset: number, length: numbe
 
 export const defaultView: Viewer = (buffer, byteOffset, length) => new Uint8Array(buffer, byteOffset, length);
 
+/**
+ * The unread bytes of a stream as the list of chunks they arrived in, with the search and
+ * take operations reads need. Used by {@link StreamCore}; exported for drivers and embedders.
+ */
 export class ReadBuffer {
   /** Unread bytes in total. */
   length = 0;
@@ -51,6 +55,11 @@ export class ReadBuffer {
   private headBuffer: ArrayBufferLike | null = null;
   private headByteOffset = 0;
 
+  /**
+   * An empty buffer.
+   * @param alloc - allocates results that must be copied out (they straddle chunks)
+   * @param view - makes results that lie inside one chunk
+   */
   constructor(private readonly alloc: Allocator = defaultAlloc, private readonly view: Viewer = defaultView) {}
 
   /** Appends a received chunk. The buffer keeps the reference: the caller must not reuse it. */

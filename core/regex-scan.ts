@@ -56,6 +56,7 @@ const DROP_AT = 4096;
  * it costs on `limit` bytes.
  */
 export class RegexScan {
+  /** The regex being searched for (the key a resumed search is recognised by). */
   regex: RegExp = /(?:)/;
   private search: RegExp = /(?:)/g;
   private viable: RegExp | null = null;
@@ -67,6 +68,7 @@ export class RegexScan {
   private readonly append = (chunk: Uint8Array): void => { this.text += this.latin1(chunk); };
 
   /**
+   * A scanner with no search started ({@link RegexScan.reset} starts one).
    * @param latin1 - decodes received bytes (one char per byte)
    * @param dropAt - decoded text before the restart point is dropped once it is this many chars
    *   and at least half of the text (a parameter so tests can exercise it with short texts)

@@ -56,8 +56,11 @@ const INTO = 5;
  * streaming chunk: cancelling or closing keeps them buffered.
  */
 export class StreamCore {
+  /** Most bytes a read may need buffered (the option, or its default). */
   readonly maxBufferSize: number;
+  /** The read-ahead high-water mark and bytes per transport read. */
   readonly readChunkSize: number;
+  /** Most bytes queued unwritten before a write is refused. */
   readonly maxWriteBufferSize: number;
 
   private readonly buffer: ReadBuffer;
@@ -90,6 +93,10 @@ export class StreamCore {
   /** A scan a failed `tryReadUntil`/`tryReadUntilRegex` left valid for the `readX` that follows. */
   private primedScan: Uint8Array | RegExp | null = null;
 
+  /**
+   * A new, open stream core with nothing buffered. Its first action is `want-read`.
+   * @param options - the stream options and platform hooks; bad ones throw TypeError/RangeError
+   */
   constructor(options: StreamCoreOptions = {}) {
     checkOptions(options);
     this.maxBufferSize = options.maxBufferSize ?? 104857600;

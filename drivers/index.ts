@@ -3,12 +3,13 @@
  *
  * The root entry point: the shared {@link BaseIOStream} facade, the Node drivers, the errors,
  * and the in-memory driver.
- * @packageDocumentation
+ * @module sansio-iostream
  */
 export { BaseIOStream, asError } from './base.js';
 export type {
-  ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, DriverHooks,
-} from './base.js';
+  ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, RecordIterOptions,
+  WithCallback, WithoutCallback, DriverHooks,
+} from './read-options.js';
 export type { Transport, TransportSink, Scheduler } from './transport.js';
 export {
   StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError,

@@ -38,9 +38,11 @@ export class IOStream extends BaseIOStream<Buffer> {
   private noDelay = true;
 
   /**
+   * Wraps `socket`, or makes an unconnected stream for {@link IOStream.connect}.
    * @param socket - a connected socket (attached at once), a connecting one (attached when it
    *   connects) or an unconnected one (connected by {@link IOStream.connect}); omitted, `connect`
    *   creates one.
+   * @param options - the stream options; anything but an object throws a TypeError
    */
   constructor(socket?: net.Socket, options: StreamOptions = {}) {
     if (socket !== undefined && !(socket instanceof net.Socket)) {

@@ -52,7 +52,17 @@ export function codedError(message: string, code: string): Error & { code: strin
 }
 
 /** Where to connect: TCP (`host` defaults to `localhost`) or a Unix socket / named pipe path. */
-export type SocketAddress = { host?: string; port: number } | { path: string };
+export type SocketAddress =
+  | {
+    /** Host name or IP address; default `localhost`. */
+    host?: string;
+    /** TCP port, 0..65535. */
+    port: number;
+  }
+  | {
+    /** A Unix socket (or Windows named pipe) path. */
+    path: string;
+  };
 
 /** Throws a TypeError/RangeError unless `address` is a valid {@link SocketAddress}. */
 export function checkAddress(address: unknown): asserts address is SocketAddress {

@@ -66,9 +66,15 @@ export interface RecordIterOptions {
 }
 
 /** Read options that carry a `callback`: the read returns `undefined`. */
-export type WithCallback<O, T> = O & { callback: (result: T) => void };
+export type WithCallback<O, T> = O & {
+  /** Called with the result on a later tick (see {@link ReadOptions.callback}). */
+  callback: (result: T) => void;
+};
 /** Read options without a `callback`: the read returns a promise. */
-export type WithoutCallback<O> = O & { callback?: undefined };
+export type WithoutCallback<O> = O & {
+  /** Absent: the read returns a promise. */
+  callback?: undefined;
+};
 
 /** Platform hooks a driver passes to the facade (not user options). */
 export interface DriverHooks {

@@ -19,7 +19,9 @@ export type ServerStream = IOStream | SSLIOStream;
 
 /** What a handler learns about its connection. */
 export interface ConnectionInfo {
+  /** The peer's address, as the accepted socket reports it (undefined once it is gone). */
   readonly remoteAddress: string | undefined;
+  /** The peer's port. */
   readonly remotePort: number | undefined;
   /**
    * Aborted (reason: an `Error` with `code: 'ERR_SERVER_CLOSED'`) when {@link TCPServer.shutdown}

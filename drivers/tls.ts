@@ -27,6 +27,7 @@ export type SSLOptions = tls.ConnectionOptions | tls.TlsOptions | tls.SecureCont
 
 /** Constructor options of {@link SSLIOStream}. */
 export interface SSLIOStreamOptions extends StreamOptions {
+  /** The TLS settings (see {@link SSLOptions}); the client side verifies certificates unless they say otherwise. */
   sslOptions?: SSLOptions;
   /** Act as the TLS server (default: client). */
   serverSide?: boolean;
@@ -66,6 +67,12 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
   /** TCP_NODELAY, applied when the TLS socket attaches: on by default, as on `IOStream` (see its `setNodelay`). */
   private noDelay = true;
 
+  /**
+   * Wraps `socket` (TLS is put over a plain socket, a `tls.TLSSocket` is adopted as is), or
+   * makes an unconnected client for {@link SSLIOStream.connect}.
+   * @param socket - a connected or connecting socket; omitted, `connect` creates one
+   * @param options - stream options plus `sslOptions`, `serverSide` and `serverHostname`
+   */
   constructor(socket?: net.Socket | tls.TLSSocket, options: SSLIOStreamOptions = {}) {
     if (socket !== undefined && !(socket instanceof net.Socket)) {
       throw invalidArgType('socket must be a net.Socket or tls.TLSSocket');
