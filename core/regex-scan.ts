@@ -48,8 +48,9 @@ const DROP_AT = 4096;
  * (`/\r?\n\r?\n/`, `/\d+\r\n/` over non-digits, ...) a message of n bytes in k pieces costs
  * O(n), not O(n·k). A match attempt still in progress at the end of the text (`/a.*b/` after an
  * `a`) keeps its start, so such a regex rescans from there. Regexes the viability regex cannot
- * cover (lookbehind, backreferences, `^` without `m`, the `v` flag) rescan from the start on
- * every arrival: O(buffered) each, bounded by `maxBytes`.
+ * cover (lookbehind, backreferences, `^` without `m`, the `v` flag, inline modifiers, legacy
+ * octal escapes; see `regex-viability.ts`) rescan from the start on every arrival: O(buffered)
+ * each, bounded by `maxBytes`.
  *
  * `limit` bounds the search: the regex never sees more than `limit` bytes (the read's
  * `maxBytes`, or `maxBufferSize`), so a regex with catastrophic backtracking costs at most what

@@ -11,8 +11,8 @@ import type { Scheduler } from './transport.js';
 /** Options every read accepts. */
 export interface ReadOptions<T> {
   /**
-   * Tornado-4.4 style: called with the result, always on a later tick (never inside the call
-   * that started the read). With a callback the read returns `undefined` and makes no promise;
+   * Tornado-4.4 style: called with the result from a microtask, never inside the call that
+   * started the read. With a callback the read returns `undefined` and makes no promise;
    * a failure is reported by closing the stream (`error`, close callback) and the callback is
    * not called. A callback that throws closes the stream with what it threw.
    */
@@ -67,7 +67,7 @@ export interface RecordIterOptions {
 
 /** Read options that carry a `callback`: the read returns `undefined`. */
 export type WithCallback<O, T> = O & {
-  /** Called with the result on a later tick (see {@link ReadOptions.callback}). */
+  /** Called with the result from a microtask (see {@link ReadOptions.callback}). */
   callback: (result: T) => void;
 };
 /** Read options without a `callback`: the read returns a promise. */

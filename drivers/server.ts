@@ -54,7 +54,11 @@ export interface TCPServerOptions {
   handshakeTimeout?: number;
   /** Options of every accepted stream (`maxBufferSize`, `readChunkSize`, `maxWriteBufferSize`). */
   streamOptions?: StreamOptions;
-  /** Disable Nagle's algorithm on every accepted stream. */
+  /**
+   * `true` calls `setNodelay(true)` on every accepted stream, which is already the default of
+   * `IOStream` and `SSLIOStream`; `false` does not turn TCP_NODELAY off (call
+   * `stream.setNodelay(false)` in the handler for that).
+   */
   noDelay?: boolean;
   /**
    * Called with every failure the server contains: a handler's throw or rejection (`stream`

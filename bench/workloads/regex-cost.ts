@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --only=regex` (or `node --import tsx bench/workloads/regex-cost.ts`): what a
+ * `node --import tsx bench/workloads/regex-cost.ts` (not part of `npm run bench`): what a
  * `readUntilRegex` costs in the two cases issue 10 names, on the core alone (no sockets):
  * - ReDoS: `/(a+)+$/` with `maxBytes: 10`, fed `a` × N then `!` in one piece, N = 20..28;
  * - a 2 MB message without a match for `/\r\n\r\n/`, arriving in 1 KB pieces, then the match.
