@@ -5,16 +5,22 @@
  */
 
 /**
- * Every `code` an error thrown or rejected by this library carries. Transport errors passed
- * through as a `realError` keep the transport's own code (`ECONNRESET`, `EPIPE`,
- * `ERR_TLS_CERT_ALTNAME_INVALID`, ...).
+ * Every `code` on an error this library makes: the stream errors, misuse, deadlines and the
+ * server; and the Node-style codes it gives the causes it makes itself (a pipe end used the
+ * wrong way `EBADF`, a dead child `EPIPE`, a socket closed before it connected `ECONNABORTED`,
+ * a simulated or pre-handshake reset `ECONNRESET`, writes after `endWrite()`
+ * `ERR_STREAM_WRITE_AFTER_END`, a TLS handshake Node refused without an error
+ * `ERR_TLS_HANDSHAKE` or Node's `authorizationError`). Errors that come from the transport
+ * (`ECONNREFUSED`, `ECONNRESET`, TLS certificate errors...) keep the transport's own code.
  */
 export type ErrorCode =
   | 'ERR_STREAM_CLOSED' | 'ERR_STREAM_BUFFER_FULL' | 'ERR_UNSATISFIABLE_READ'
   | 'ERR_ALREADY_READING' | 'ERR_ALREADY_WAITING' | 'ERR_ALREADY_CONNECTED' | 'ERR_NOT_CONNECTED'
   | 'ERR_STREAM_NOT_IDLE' | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE'
   | 'ERR_INVALID_STATE' | 'ERR_SERVER_CLOSED' | 'ETIMEDOUT'
-  | 'ABORT_ERR' | 'ERR_SERVER_NOT_LISTENING' | 'ERR_SERVER_ALREADY_LISTENING' | 'ERR_HANDLER_THREW';
+  | 'ABORT_ERR' | 'ERR_SERVER_NOT_LISTENING' | 'ERR_SERVER_ALREADY_LISTENING' | 'ERR_HANDLER_THREW'
+  | 'ERR_SERVER_ONERROR_THREW'
+  | 'EBADF' | 'EPIPE' | 'ECONNABORTED' | 'ECONNRESET' | 'ERR_STREAM_WRITE_AFTER_END' | 'ERR_TLS_HANDSHAKE';
 
 /** An `Error` (or subclass) with a stable {@link ErrorCode}. */
 export interface CodedError extends Error {

@@ -14,8 +14,8 @@ import type { StreamOptions } from '../core/stream-core.js';
 import { BaseIOStream, type DriverHooks } from './base.js';
 import { SimScheduler, type SimSchedulerOptions } from './sim-loop.js';
 import type { Transport, TransportSink } from './transport.js';
-import { invalidArgType, outOfRange } from '../core/errors.js';
-import { checkObject } from '../core/validate.js';
+import { invalidArgType, invalidArgValue, outOfRange } from '../core/errors.js';
+import { checkObject, describe } from '../core/validate.js';
 
 export { seededRandom, type SimSchedulerOptions } from './sim-loop.js';
 
@@ -211,16 +211,16 @@ class MemoryTransport implements Transport {
 function checkSimOptions(o: MemoryPairOptions): void {
   const { chunking } = o;
   if (chunking !== undefined && chunking !== 'whole' && chunking !== 'byte' && chunking !== 'random') {
-    throw invalidArgType(`chunking must be 'whole', 'byte' or 'random', got ${String(chunking)}`);
+    throw invalidArgValue(`chunking must be 'whole', 'byte' or 'random', got ${String(chunking)}`);
   }
   for (const key of ['resetAfterBytes', 'eofAfterBytes', 'latency', 'linkCapacity'] as const) {
     const v = o[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)) {
-      throw outOfRange(`${key} must be a non-negative integer, got ${String(v)}`);
-    }
+    if (v === undefined) continue;
+    if (typeof v !== 'number') throw invalidArgType(`${key} must be a number, got ${describe(v)}`);
+    if (!Number.isSafeInteger(v) || v < 0) throw outOfRange(`${key} must be a non-negative integer, got ${String(v)}`);
   }
   if (o.resetAfterBytes !== undefined && o.eofAfterBytes !== undefined) {
-    throw invalidArgType('give resetAfterBytes or eofAfterBytes, not both');
+    throw invalidArgValue('give resetAfterBytes or eofAfterBytes, not both');
   }
 }
 

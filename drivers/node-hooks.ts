@@ -6,6 +6,7 @@
 import type * as net from 'node:net';
 import type { DriverHooks } from './base.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
+import { describe } from '../core/validate.js';
 
 /**
  * Node's own Buffer class (what `Buffer.from` and `subarray` build). Constructing it directly
@@ -74,7 +75,8 @@ export function checkAddress(address: unknown): asserts address is SocketAddress
     if (typeof a.path !== 'string' || a.path === '') throw invalidArgType('address.path must be a non-empty string');
     return;
   }
-  if (typeof a.port !== 'number' || !Number.isInteger(a.port) || a.port < 0 || a.port > 65535) {
+  if (typeof a.port !== 'number') throw invalidArgType(`address.port must be a number (got ${describe(a.port)})`);
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) {
     throw outOfRange(`address.port must be an integer in 0..65535 (got ${String(a.port)})`);
   }
   if (a.host !== undefined && (typeof a.host !== 'string' || a.host === '')) {

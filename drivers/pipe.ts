@@ -17,7 +17,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { StreamClosedError, invalidArgType, invalidArgValue, outOfRange } from '../core/errors.js';
 import type { StreamOptions } from '../core/stream-core.js';
-import { checkBuffer, checkDelimiter, checkMaxBytes, checkRegex, checkSize, checkObject } from '../core/validate.js';
+import { checkObject, checkOptions } from '../core/validate.js';
 import { BaseIOStream } from './base.js';
 import { codedError, nodeHooks } from './node-hooks.js';
 import { NodeStreamTransport } from './stream-transport.js';
@@ -68,6 +68,8 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
     adopting = null;
     checkObject(options, 'options', false);
     const { direction: wanted, ...streamOptions } = options;
+    // The stream options first: a bad one must throw before the fd is probed.
+    checkOptions(streamOptions);
     const direction = adopted === null ? detectDirection(fd, wanted) : directionOf(adopted);
     super(streamOptions, nodeHooks);
     this.direction = direction;

@@ -55,9 +55,8 @@ export interface TCPServerOptions {
   /** Options of every accepted stream (`maxBufferSize`, `readChunkSize`, `maxWriteBufferSize`). */
   streamOptions?: StreamOptions;
   /**
-   * `true` calls `setNodelay(true)` on every accepted stream, which is already the default of
-   * `IOStream` and `SSLIOStream`; `false` does not turn TCP_NODELAY off (call
-   * `stream.setNodelay(false)` in the handler for that).
+   * TCP_NODELAY on every accepted stream: on by default, as on every `IOStream` and
+   * `SSLIOStream` (see `IOStream.setNodelay` for why); `false` turns Nagle's algorithm back on.
    */
   noDelay?: boolean;
   /**
@@ -153,7 +152,7 @@ export class TCPServer implements AsyncDisposable {
     this.onError = onError;
     this.streamOptions = { ...streamOptions };
     this.handshakeTimeout = handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    this.noDelay = noDelay === true;
+    this.noDelay = noDelay !== false;
     // One context for every connection: parsing the key and certificate per accept would cost
     // more than the handshake. A bad key or certificate throws here, synchronously.
     this.sslOptions = given === undefined || isSecureContext(given) || (given as tls.TlsOptions).secureContext !== undefined
@@ -340,7 +339,7 @@ export class TCPServer implements AsyncDisposable {
       this.live.delete(conn);
       released();
     });
-    if (this.noDelay) stream.setNodelay(true);
+    if (!this.noDelay) stream.setNodelay(false);
     const signal = this.shutdownSignal.signal;
     const info: ConnectionInfo = Object.freeze({ remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, signal });
     if (stream instanceof SSLIOStream) {

@@ -6,7 +6,7 @@
  * real clock or starts a real timer: the same seed and the same program give the same trace.
  */
 import { macrotask } from './transport.js';
-import { checkObject } from '../core/validate.js';
+import { checkObject, describe } from '../core/validate.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
 
 /** A seeded PRNG (mulberry32): floats in [0, 1). */
@@ -50,13 +50,12 @@ export class SimScheduler {
   private readonly autorun: boolean;
   private autorunning = false;
 
-  /** @throws TypeError when `seed` is not a safe integer. */
+  /** @throws TypeError when `seed` is not a number, RangeError when it is not a safe integer. */
   constructor(options: SimSchedulerOptions = {}) {
     checkObject(options, 'options', false);
     const seed = options.seed ?? 1;
-    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
-      throw invalidArgType(`seed must be an integer, got ${String(seed)}`);
-    }
+    if (typeof seed !== 'number') throw invalidArgType(`seed must be a number, got ${describe(seed)}`);
+    if (!Number.isSafeInteger(seed)) throw outOfRange(`seed must be a safe integer, got ${String(seed)}`);
     this.seed = seed;
     this.random = seededRandom(seed);
     this.autorun = options.autorun === true;

@@ -12,7 +12,7 @@ import {
   checkAddress, codedError, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SocketTransport } from './socket-transport.js';
-import { checkObject } from '../core/validate.js';
+import { checkObject, describe } from '../core/validate.js';
 import {
   abortReason, armDeadline, checkConnectOptions, checkDeadline, isSecureContext, type ConnectOptions,
   type DeadlineOptions,
@@ -79,6 +79,9 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
     }
     checkObject(options, 'options', false);
     const { sslOptions, serverSide, serverHostname, ...streamOptions } = options;
+    if (serverHostname !== undefined && (typeof serverHostname !== 'string' || serverHostname === '')) {
+      throw invalidArgType(`serverHostname must be a non-empty string, got ${describe(serverHostname)}`);
+    }
     if (serverSide !== undefined && typeof serverSide !== 'boolean') throw invalidArgType('serverSide must be a boolean');
     if (sslOptions !== undefined && (typeof sslOptions !== 'object' || sslOptions === null)) {
       throw invalidArgType('sslOptions must be an object or a tls.SecureContext');

@@ -117,3 +117,17 @@ test('state misuse errors carry codes: Already reading, Already waiting, already
   await waiting.catch(() => {});
   await new Promise<void>((resolve) => listener.close(() => resolve()));
 });
+
+test('option checks of the memory driver, SimLoop, addresses, SSLIOStream and PipeIOStream name the right class and code', async (t) => {
+  throwsCoded(t, () => memoryPair(bad({ latency: 'x' })), TypeError, 'ERR_INVALID_ARG_TYPE', "latency 'x'");
+  throwsCoded(t, () => memoryPair(bad({ latency: -1 })), RangeError, 'ERR_OUT_OF_RANGE', 'latency -1');
+  throwsCoded(t, () => memoryPair(bad({ chunking: 'lines' })), TypeError, 'ERR_INVALID_ARG_VALUE', "chunking 'lines'");
+  throwsCoded(t, () => memoryPair({ resetAfterBytes: 1, eofAfterBytes: 1 }), TypeError, 'ERR_INVALID_ARG_VALUE', 'both faults');
+  throwsCoded(t, () => new SimLoop(bad({ seed: 'x' })), TypeError, 'ERR_INVALID_ARG_TYPE', "seed 'x'");
+  throwsCoded(t, () => new SimLoop({ seed: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE', 'seed 1.5');
+  throwsCoded(t, () => new IOStream().connect(bad({ port: '80' })), TypeError, 'ERR_INVALID_ARG_TYPE', "port '80'");
+  throwsCoded(t, () => new SSLIOStream(undefined, bad({ serverHostname: 5 })), TypeError, 'ERR_INVALID_ARG_TYPE', 'serverHostname 5');
+  // The stream options are checked before the fd is looked at: fd 2147483647 is not open,
+  // but the bad option is what is reported.
+  throwsCoded(t, () => new PipeIOStream(2147483647, { maxBufferSize: -1 }), RangeError, 'ERR_OUT_OF_RANGE', 'maxBufferSize -1 before the fd');
+});

@@ -393,3 +393,35 @@ test('server: a handler that hands its stream to startTls: shutdown destroys tha
   secure.close();
   await nothingLeft(t, before);
 });
+
+test('server: noDelay false turns Nagle back on for accepted streams; the default leaves TCP_NODELAY on', async (t) => {
+  // Node has no getter for TCP_NODELAY: record what the streams ask their sockets for.
+  const calls: boolean[] = [];
+  const original = net.Socket.prototype.setNoDelay;
+  net.Socket.prototype.setNoDelay = function patched(this: net.Socket, value?: boolean) {
+    calls.push(value !== false);
+    return original.call(this, value);
+  };
+  try {
+    for (const [noDelay, want] of [[undefined, true], [false, false]] as const) {
+      calls.length = 0;
+      const seen = new Promise<void>((resolve) => {
+        const server = new TCPServer(async (stream) => { await stream.readUntil('\n'); resolve(); },
+          noDelay === undefined ? {} : { noDelay });
+        void server.listen().then(async () => {
+          const client = await new IOStream().connect({ host: '127.0.0.1', port: server.port });
+          await client.write('x\n');
+          await seen;
+          client.close();
+          await server.shutdown({ timeout: 1000 });
+        });
+      });
+      await withTimeout(seen, 5000, 'handler');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      t.equal(calls.includes(false), !want, `noDelay ${String(noDelay)}: ${want ? 'no' : 'a'} setNoDelay(false)`);
+      t.ok(calls.length > 0, 'the streams set TCP_NODELAY explicitly');
+    }
+  } finally {
+    net.Socket.prototype.setNoDelay = original;
+  }
+});
