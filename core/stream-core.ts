@@ -208,7 +208,7 @@ export class StreamCore {
   readUntilOrPending(delimiter: Uint8Array | string, maxBytes?: number): Uint8Array | number {
     const d = checkDelimiter(delimiter);
     const max = checkMaxBytes(maxBytes);
-    if (this.readId !== 0) throw new AlreadyReadingError();
+    this.checkIdle();
     // The common case first: the record lies in the head chunk (a line among many received).
     const v = this.buffer.takeThroughInHead(d, this.matchCap(max));
     if (v !== undefined) {
@@ -242,7 +242,10 @@ export class StreamCore {
 
   /** {@link tryReadUntilRegex} and, when it finds nothing, {@link readUntilRegex}, with one validation. */
   readUntilRegexOrPending(regex: RegExp | string, maxBytes?: number): Uint8Array | number {
-    return this.matchOrPending(REGEX, checkRegex(regex), checkMaxBytes(maxBytes));
+    const r = checkRegex(regex);
+    const max = checkMaxBytes(maxBytes);
+    this.checkIdle();
+    return this.matchOrPending(REGEX, r, max);
   }
 
 
@@ -421,8 +424,9 @@ export class StreamCore {
   /** `tryReadUntil`/`tryReadUntilRegex`: the match taken now, or undefined with the scan left primed. */
   private tryMatch(kind: number, key: Uint8Array | RegExp, maxBytes: number): Uint8Array | undefined {
     this.primeScan(kind, key);
-    const end = this.findMatch(kind, this.matchCap(maxBytes));
-    if (end >= 0 && end <= this.matchCap(maxBytes)) {
+    const cap = this.matchCap(maxBytes);
+    const end = this.findMatch(kind, cap);
+    if (end >= 0 && end <= cap) {
       this.primedScan = null;
       return this.consume(end);
     }
@@ -430,9 +434,8 @@ export class StreamCore {
     return undefined;
   }
 
-  /** The match taken now, or a read registered on the scan `tryMatch` left primed. */
+  /** The match taken now, or a read registered on the scan `tryMatch` left primed (the caller checked idle). */
   private matchOrPending(kind: number, key: Uint8Array | RegExp, maxBytes: number): Uint8Array | number {
-    this.checkIdle();
     const v = this.tryMatch(kind, key, maxBytes);
     if (v !== undefined) return v;
     this.primedScan = null;
