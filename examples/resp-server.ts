@@ -297,9 +297,12 @@ class RespConnection<B extends Uint8Array> {
    * rest of a cut-off line was read with `maxBytes` (past it, the stream closed).
    */
   private lineEnd(): number {
-    const nl = this.buf.indexOf(0x0a, this.at);
-    if (nl < 0) return -1;
-    this.at = nl + 1;
+    const buf = this.buf;
+    // A loop, not indexOf: RESP lines are a few bytes, and a call costs more than the scan.
+    let i = this.at;
+    while (i < buf.length && buf[i] !== 0x0a) i++;
+    if (i === buf.length) return -1;
+    this.at = i + 1;
     return this.at;
   }
 

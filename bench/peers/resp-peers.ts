@@ -45,6 +45,17 @@ class Pending {
     this.at = 0;
   }
   get left(): number { return this.buf.length - this.at; }
+  /** Run (once) after the next chunk is added: a read that waits for bytes. */
+  waiter: (() => void) | null = null;
+  /** Adds every chunk `socket` receives, then runs the waiter. */
+  listen(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => {
+      this.add(chunk);
+      const w = this.waiter;
+      this.waiter = null;
+      w?.();
+    });
+  }
   /** A view of `n` bytes at the parse position, which moves past them. */
   take(n: number): Buffer {
     const v = new FastBuffer(this.buf.buffer, this.buf.byteOffset + this.at, n);
@@ -91,16 +102,10 @@ function parseOne(p: Pending): Buffer[] | null {
 function promiseFloor(socket: net.Socket, store: RespStore): void {
   const p = new Pending();
   const out = new RespWriter();
-  let wake: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    p.add(chunk);
-    const w = wake;
-    wake = null;
-    w?.();
-  });
+  p.listen(socket);
   const flushAndWait = (): Promise<void> => {
     if (out.length > 0) socket.write(out.take());
-    return new Promise<void>((resolve) => { wake = resolve; });
+    return new Promise<void>((resolve) => { p.waiter = resolve; });
   };
   // Not async functions: those would wrap each read's promise in one more.
   const line = (): Promise<Buffer> => {
@@ -137,16 +142,10 @@ function callbackFloor(socket: net.Socket, store: RespStore): void {
     queue.push(callback, value);
     if (queue.length === 2) queueMicrotask(run);
   };
-  let retry: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    p.add(chunk);
-    const r = retry;
-    retry = null;
-    r?.();
-  });
+  p.listen(socket);
   const wait = (again: () => void): void => {
     if (out.length > 0) socket.write(out.take());
-    retry = again;
+    p.waiter = again;
   };
   const line = (callback: (v: Buffer) => void): void => {
     const nl = p.buf.indexOf(0x0a, p.at);
