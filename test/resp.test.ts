@@ -15,7 +15,7 @@ import { acceptOnce, tcpPair, tlsPair } from './_support/net-pair.js';
 import { IOStream } from '../drivers/net.js';
 import { tcpWebPair, transformPair } from './_support/web-pair.js';
 import {
-  RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, type RespArg, type RespValue,
+  RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, text, type RespArg, type RespValue,
 } from '../examples/resp.js';
 import { listenResp, serveResp, splitInline } from '../examples/resp-server.js';
 
@@ -160,6 +160,8 @@ test('resp server: a malformed request gets an error reply and the connection is
     ['*1\n', 'ERR Protocol error: invalid multibulk length'],
     ['*1\r\n$abc\r\n', 'ERR Protocol error: invalid bulk length'],
     ['*1\r\n$-1\r\n', 'ERR Protocol error: invalid bulk length'],
+    ['*1048577\r\n', 'ERR Protocol error: invalid multibulk length'],
+    ['*1\r\n$536870913\r\n', 'ERR Protocol error: invalid bulk length'],
     ['*1\r\n$3\r\nabcXY', 'ERR Protocol error: bulk string not followed by CRLF'],
     ['SET k "unterminated\r\n', 'ERR Protocol error: unbalanced quotes in request'],
     ["ECHO 'a'b\r\n", 'ERR Protocol error: unbalanced quotes in request'],
@@ -174,6 +176,54 @@ test('resp server: a malformed request gets an error reply and the connection is
     t.equal((await withTimeout(client.readUntilClose(), WAIT_MS, 'close')).length, 0, 'then the server closes');
     await served;
     t.equal(server.error, null, 'server closed cleanly');
+  }
+});
+
+/** Pipelined requests of every kind the server parses, and the replies they get (QUIT last). */
+const MIXED_WIRE = [
+  'PING\r\n', '*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$12\r\nv1\r\nstill v1\r\n', '*2\r\n$3\r\nGET\r\n$1\r\nk\r\n',
+  '*0\r\n', '\r\n', 'ECHO "a b"\n', '*2\r\n$4\r\nECHO\r\n$0\r\n\r\n', '*1\r\n$4\r\nQUIT\r\n',
+].join('');
+const MIXED_REPLIES = '+PONG\r\n+OK\r\n$12\r\nv1\r\nstill v1\r\n$3\r\na b\r\n$0\r\n\r\n+OK\r\n';
+
+test('resp server: pipelined requests cut in two at every byte boundary get the same replies', async (t) => {
+  const wrong: string[] = [];
+  for (let k = 1; k < MIXED_WIRE.length; k++) {
+    // 'whole' chunking delivers each write as one chunk: the server gets the two halves apart.
+    const [client, server] = memoryPair({ chunking: 'whole' });
+    const served = serveResp(server);
+    void client.write(MIXED_WIRE.slice(0, k));
+    void client.write(MIXED_WIRE.slice(k));
+    const got = new TextDecoder().decode(await withTimeout(client.readUntilClose(), WAIT_MS, `cut at ${k}`));
+    await withTimeout(served, WAIT_MS, `server end, cut at ${k}`);
+    if (got !== MIXED_REPLIES || server.error !== null) wrong.push(`cut at ${k}: ${JSON.stringify(got)} ${String(server.error)}`);
+  }
+  t.deepEqual(wrong, [], `all ${MIXED_WIRE.length - 1} cuts: the replies, in order, then a clean close`);
+});
+
+test('resp server: a line may be MAX_LINE (64 KiB) long; a longer one closes the connection', async (t) => {
+  const MAX_LINE = 64 * 1024;
+  for (const chunking of ['whole', 'random'] as const) {
+    // `ECHO <word>\r\n`, exactly MAX_LINE bytes: echoed back.
+    const word = 'w'.repeat(MAX_LINE - 'ECHO \r\n'.length);
+    const [client, server] = memoryPair({ chunking, seed: 21 });
+    const served = serveResp(server);
+    void client.write(`ECHO ${word}\r\n*2\r\n$4\r\nECHO\r\n$${MAX_LINE}\r\n${word}1234567\r\nQUIT\r\n`);
+    t.equal(text(await withTimeout(readValue(client), WAIT_MS, 'echo')), word, `${chunking}: a MAX_LINE inline line is served`);
+    t.equal((await readValue(client) as Uint8Array).length, MAX_LINE, `${chunking}: a bulk argument is not a line: it may be longer`);
+    t.equal(await readValue(client), 'OK', `${chunking}: QUIT`);
+    await withTimeout(served, WAIT_MS, 'server end');
+
+    // One byte more, with and without a line end after it: the stream's maxBytes closes the connection.
+    for (const tail of ['\r\n', 'x'.repeat(100_000)]) {
+      const [c2, s2] = memoryPair({ chunking, seed: 22 });
+      const served2 = serveResp(s2);
+      void c2.write(`PING\r\nECHO ${word}x${tail}`);
+      t.equal(await withTimeout(readValue(c2), WAIT_MS, 'PONG'), 'PONG', `${chunking}: the request before it is answered`);
+      await withTimeout(served2, WAIT_MS, 'server end');
+      t.equal(s2.error?.name, 'UnsatisfiableReadError', `${chunking}, ${tail.length}-byte tail: closed by maxBytes`);
+      t.equal((await withTimeout(c2.readUntilClose(), WAIT_MS, 'EOF')).length, 0, `${chunking}: nothing more is sent`);
+    }
   }
 });
 
@@ -301,6 +351,62 @@ test('resp server over TCP: pipelined batches (16 commands per write, as redis-b
     const bye = receiveBytes(client, 5, WAIT_MS, 'QUIT');
     client.write('QUIT\r\n');
     t.equal(await bye, '+OK\r\n', 'QUIT');
+    await withTimeout(served as unknown as Promise<void>, WAIT_MS, 'server end');
+  } finally {
+    client.destroy();
+  }
+});
+
+test('resp server over TCP: pipelined commands written in pieces cut anywhere get every reply, in order', async (t) => {
+  let served: Promise<void> | null = null;
+  const { port, accepted } = await acceptOnce((socket) => { served = serveResp(new IOStream(socket)); });
+  const client = net.connect(port, '127.0.0.1');
+  client.setNoDelay(true);
+  try {
+    await accepted;
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    // SETs (one in ten of 50–200 KB: longer than a chunk), GETs in both forms, PINGs.
+    const model = new Map<string, string>();
+    const wire: Uint8Array[] = [];
+    let expected = '';
+    const bulkReply = (v: string | undefined): string => (v === undefined ? '$-1\r\n' : `$${v.length}\r\n${v}\r\n`);
+    for (let i = 0; i < 400; i++) {
+      const key = `key:${rnd(20)}`;
+      const kind = rnd(4);
+      if (kind === 0) {
+        const value = `v${i}\r\n${'x'.repeat(rnd(10) === 0 ? 50_000 + rnd(150_000) : rnd(100))}`;
+        wire.push(encodeCommand(['SET', key, value]));
+        model.set(key, value);
+        expected += '+OK\r\n';
+      } else if (kind === 1) {
+        wire.push(encodeCommand(['GET', key]));
+        expected += bulkReply(model.get(key));
+      } else if (kind === 2) {
+        wire.push(new TextEncoder().encode(`GET ${key}\r\n`));
+        expected += bulkReply(model.get(key));
+      } else {
+        wire.push(new TextEncoder().encode('PING\r\n'));
+        expected += '+PONG\r\n';
+      }
+    }
+    wire.push(encodeCommand(['QUIT']));
+    expected += '+OK\r\n';
+    const all = Buffer.concat(wire);
+    const replies = receiveBytes(client, expected.length, WAIT_MS, 'replies');
+    let writes = 0;
+    for (let at = 0; at < all.length; writes++) {
+      const n = 1 + rnd(3000);
+      client.write(all.subarray(at, at + n));
+      at += n;
+      // Now and then the server gets to read before the next piece: requests arrive cut.
+      if (rnd(3) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const got = await replies;
+    t.ok(got === expected, `${wire.length} commands (${all.length} bytes in ${writes} writes): ${expected.length} bytes of replies, in order`);
     await withTimeout(served as unknown as Promise<void>, WAIT_MS, 'server end');
   } finally {
     client.destroy();

@@ -7,7 +7,12 @@
  * - `--impl=promise-floor`: raw `net` and the same scan, but each of a request's reads (header
  *   line, bulk header, bulk payload) handed out as `await Promise.resolve(view)`: the least a
  *   server written with `await stream.readUntil()` / `readBytes()` per read can cost.
- * Usage: node resp-peers.mjs --impl=raw|promise-floor --port=N. Multibulk requests only.
+ * - `--impl=callback-floor`: raw `net` and the same scan, each read's result handed to a
+ *   callback through a queue run back to back from one microtask (what the stream's callback
+ *   reads do), parsed by the same state machine as the example: the least a server written
+ *   with Tornado-4.4 callback reads per element can cost.
+ * Usage: node resp-peers.mjs --impl=raw|promise-floor|callback-floor --port=N. Multibulk
+ * requests only.
  */
 import * as net from 'node:net';
 import { commandName, execute, type RespStore } from '../../examples/resp-commands.js';
@@ -40,6 +45,17 @@ class Pending {
     this.at = 0;
   }
   get left(): number { return this.buf.length - this.at; }
+  /** Run (once) after the next chunk is added: a read that waits for bytes. */
+  waiter: (() => void) | null = null;
+  /** Adds every chunk `socket` receives, then runs the waiter. */
+  listen(socket: net.Socket): void {
+    socket.on('data', (chunk: Buffer) => {
+      this.add(chunk);
+      const w = this.waiter;
+      this.waiter = null;
+      w?.();
+    });
+  }
   /** A view of `n` bytes at the parse position, which moves past them. */
   take(n: number): Buffer {
     const v = new FastBuffer(this.buf.buffer, this.buf.byteOffset + this.at, n);
@@ -86,16 +102,10 @@ function parseOne(p: Pending): Buffer[] | null {
 function promiseFloor(socket: net.Socket, store: RespStore): void {
   const p = new Pending();
   const out = new RespWriter();
-  let wake: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    p.add(chunk);
-    const w = wake;
-    wake = null;
-    w?.();
-  });
+  p.listen(socket);
   const flushAndWait = (): Promise<void> => {
     if (out.length > 0) socket.write(out.take());
-    return new Promise<void>((resolve) => { wake = resolve; });
+    return new Promise<void>((resolve) => { p.waiter = resolve; });
   };
   // Not async functions: those would wrap each read's promise in one more.
   const line = (): Promise<Buffer> => {
@@ -119,8 +129,59 @@ function promiseFloor(socket: net.Socket, store: RespStore): void {
   })();
 }
 
+function callbackFloor(socket: net.Socket, store: RespStore): void {
+  const p = new Pending();
+  const out = new RespWriter();
+  // (callback, value) pairs run from one microtask; a callback's own reads append to the run.
+  const queue: unknown[] = [];
+  const run = (): void => {
+    for (let i = 0; i < queue.length; i += 2) (queue[i] as (v: unknown) => void)(queue[i + 1]);
+    queue.length = 0;
+  };
+  const deliver = (callback: (v: Buffer) => void, value: Buffer): void => {
+    queue.push(callback, value);
+    if (queue.length === 2) queueMicrotask(run);
+  };
+  p.listen(socket);
+  const wait = (again: () => void): void => {
+    if (out.length > 0) socket.write(out.take());
+    p.waiter = again;
+  };
+  const line = (callback: (v: Buffer) => void): void => {
+    const nl = p.buf.indexOf(0x0a, p.at);
+    if (nl >= 0) deliver(callback, p.take(nl + 1 - p.at));
+    else wait(() => { line(callback); });
+  };
+  const bytes = (n: number, callback: (v: Buffer) => void): void => {
+    if (p.left >= n) deliver(callback, p.take(n));
+    else wait(() => { bytes(n, callback); });
+  };
+  let args: Buffer[] = [];
+  let argc = 0;
+  const onRequestLine = (head: Buffer): void => {
+    argc = integer(head, 1, head.length - 2);
+    args = [];
+    line(argc > 0 ? onBulkHeader : onRequestLine);
+  };
+  const onBulkHeader = (h: Buffer): void => { bytes(integer(h, 1, h.length - 2) + 2, onBulk); };
+  const onBulk = (data: Buffer): void => {
+    args.push(data.subarray(0, data.length - 2));
+    if (args.length < argc) {
+      line(onBulkHeader);
+      return;
+    }
+    out.value(execute(store, commandName(args), args));
+    line(onRequestLine);
+  };
+  line(onRequestLine);
+}
+
+const IMPLS: Record<string, (socket: net.Socket, store: RespStore) => void> = {
+  raw, 'promise-floor': promiseFloor, 'callback-floor': callbackFloor,
+};
 const option = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-const impl = option('impl') === 'raw' ? raw : promiseFloor;
+const impl = IMPLS[option('impl') ?? ''];
+if (impl === undefined) throw new Error(`--impl=${Object.keys(IMPLS).join('|')}`);
 const store: RespStore = new Map();
 net.createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => { socket.destroy(); });
