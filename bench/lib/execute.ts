@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 
 /**
- * Receiver and sender pinned to different CPUs (`taskset`, Linux, 2+ CPUs; `BENCH_PIN=0` turns
- * it off). Unpinned, the scheduler sometimes puts both on one CPU for a while, and a W2 run comes
- * out bimodal (the same code at 2 or at 3.5 M lines/s); pinned, runs differ far less.
+ * `BENCH_PIN=1`: receiver and sender pinned to different CPUs (`taskset`, Linux, 2+ CPUs). It
+ * narrows W2's spread a little, but a pinned Node shares its one CPU with its own GC and libuv
+ * threads while CPython has none busy, which turns W1, W3 and W4 in Tornado's favour (W3: 0.93×
+ * pinned, 1.13× unpinned, same day): off by default, so every peer runs as it would deployed.
  */
-const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && existsSync('/usr/bin/taskset');
+const PIN = process.env.BENCH_PIN === '1' && os.cpus().length >= 2 && existsSync('/usr/bin/taskset');
 
 function pinned(cpu: number, cmd: string, args: readonly string[]): Child {
   return PIN ? new Child('/usr/bin/taskset', ['-c', String(cpu), cmd, ...args]) : new Child(cmd, [...args]);

@@ -64,9 +64,12 @@ export class Results implements Query {
       const ok = t.strict ? v > t.min : v >= t.min;
       if (ok || t.bound === undefined) return { id: t.id, text: t.text, value: v, limit, status: ok ? 'pass' : 'MISS' };
       const cap = this.goodness(t.bound, t.b);
-      const why = cap !== undefined && (t.strict ? cap <= t.min : cap < t.min)
-        ? `unreachable here: ${t.bound.split('/')[1] ?? t.bound} itself is ${cap.toFixed(2)}`
-        : undefined;
+      const name = t.bound.split('/')[1] ?? t.bound;
+      // The bound only proves the target out of reach when it is really above us in this run;
+      // a "floor" that ran slower than we did bounds nothing (its run was noisier, or it is no floor).
+      const why = cap === undefined || !(t.strict ? cap <= t.min : cap < t.min) ? undefined
+        : cap >= v ? `unreachable here: ${name} itself is ${cap.toFixed(2)}`
+          : `${name} misses too (${cap.toFixed(2)}) but ran slower than us: no proof`;
       return { id: t.id, text: t.text, value: v, limit, status: 'MISS', ...(why !== undefined ? { why } : {}) };
     }
     const v = t.value(this);
