@@ -159,19 +159,10 @@ export class ReadBuffer {
     const off = this.offset;
     const headRest = head.length - off;
     if (end >= headRest) return this.indexOfFrom(delimiter, this.locate(end), this.locatedBase, end);
-    // The hot case (a line read from the head chunk), kept small so it inlines into the read.
-    // A candidate found here starts at or after `from`, so all of it lies in the head.
-    const last = delimiter[dlen - 1] as number;
-    let local = off + end;
-    for (;;) {
-      const hit = head.indexOf(last, local);
-      if (hit === -1) break;
-      if (dlen === 1) return hit - off;
-      if (dlen === 2 ? head[hit - 1] === delimiter[0] : matchesAt(head, hit - dlen + 1, delimiter)) {
-        return hit - off - dlen + 1;
-      }
-      local = hit + 1;
-    }
+    // The hot case (a line read from the head chunk). A candidate found here starts at or after
+    // `from`, so all of it lies in the head.
+    const hit = matchEndInChunk(head, delimiter, off + end);
+    if (hit >= 0) return hit - off - dlen + 1;
     if (this.first + 1 === this.end) {
       this.cursorIndex = this.first;
       this.cursorStart = this.consumed - off;
@@ -189,21 +180,13 @@ export class ReadBuffer {
   takeThroughInHead(delimiter: Uint8Array, cap: number): Uint8Array | undefined {
     const head = this.head;
     const off = this.offset;
-    const dlen = delimiter.length;
-    const last = delimiter[dlen - 1] as number;
-    let at = off + dlen - 1;
-    for (;;) {
-      const hit = head.indexOf(last, at);
-      if (hit === -1) return undefined;
-      if (dlen === 1 || (dlen === 2 ? head[hit - 1] === delimiter[0] : matchesAt(head, hit - dlen + 1, delimiter))) {
-        const n = hit + 1 - off;
-        if (n > cap) return undefined;
-        const out = off === 0 && hit + 1 === head.length ? head : this.headView(off, n);
-        this.advanceWithin(n, head.length - off);
-        return out;
-      }
-      at = hit + 1;
-    }
+    const hit = matchEndInChunk(head, delimiter, off + delimiter.length - 1);
+    if (hit < 0) return undefined;
+    const n = hit + 1 - off;
+    if (n > cap) return undefined;
+    const out = off === 0 && hit + 1 === head.length ? head : this.headView(off, n);
+    this.advanceWithin(n, head.length - off);
+    return out;
   }
 
   /**
@@ -349,6 +332,22 @@ export class ReadBuffer {
       this.headByteOffset = this.head.byteOffset;
     }
     return this.view(buffer, this.headByteOffset + start, n);
+  }
+}
+
+/**
+ * Index of the last byte of the first `delimiter` in `chunk` whose last byte is at or after
+ * `from` (which must leave room for the whole delimiter before it), or -1. Small, so it inlines
+ * into the line-read hot paths: a numeric `indexOf` of the last byte, then the bytes before it.
+ */
+function matchEndInChunk(chunk: Uint8Array, delimiter: Uint8Array, from: number): number {
+  const dlen = delimiter.length;
+  const last = delimiter[dlen - 1] as number;
+  for (let at = from; ;) {
+    const hit = chunk.indexOf(last, at);
+    if (hit === -1) return -1;
+    if (dlen === 1 || (dlen === 2 ? chunk[hit - 1] === delimiter[0] : matchesAt(chunk, hit - dlen + 1, delimiter))) return hit;
+    at = hit + 1;
   }
 }
 
