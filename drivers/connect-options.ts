@@ -6,6 +6,7 @@
 import { invalidArgType, outOfRange, stateError } from '../core/errors.js';
 import { checkObject, describe } from '../core/validate.js';
 import type * as tls from 'node:tls';
+import { checkSignal } from './read-options.js';
 
 /**
  * When to give up on a connection setup step. Either way the stream is closed, its socket
@@ -57,13 +58,7 @@ export function checkConnectOptions(opts: unknown, what: string): asserts opts i
 /** Throws a TypeError/RangeError unless the `signal`/`timeout` of `opts` are valid. */
 export function checkDeadline(opts: DeadlineOptions | undefined): void {
   if (opts === undefined) return;
-  const s = opts.signal as unknown;
-  if (s !== undefined && (typeof s !== 'object' || s === null
-    || typeof (s as AbortSignal).addEventListener !== 'function'
-    || typeof (s as AbortSignal).removeEventListener !== 'function'
-    || typeof (s as AbortSignal).aborted !== 'boolean')) {
-    throw invalidArgType(`signal must be an AbortSignal, got ${describe(s)}`);
-  }
+  checkSignal(opts.signal);
   checkMillis(opts.timeout, 'timeout', 1);
 }
 

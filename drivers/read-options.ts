@@ -4,7 +4,7 @@
  * it was).
  */
 import { invalidArgType } from '../core/errors.js';
-import { checkObject } from '../core/validate.js';
+import { checkObject, describe } from '../core/validate.js';
 import type { StreamCoreOptions } from '../core/stream-core.js';
 import type { Scheduler } from './transport.js';
 
@@ -102,11 +102,14 @@ export function readOpts<O extends ReadOptions<never>>(opts: O | undefined): O |
   return opts;
 }
 
-/** Throws unless `signal` is undefined or an AbortSignal (structurally: what the facade uses of one). */
+/**
+ * Throws unless `signal` is undefined or an AbortSignal, checked structurally for what the
+ * drivers use of one (reads here, connection setup in `connect-options.ts`).
+ */
 export function checkSignal(signal: unknown): asserts signal is AbortSignal | undefined {
   const s = signal as AbortSignal | undefined;
   if (s !== undefined && (typeof s !== 'object' || s === null || typeof s.addEventListener !== 'function'
-    || typeof s.aborted !== 'boolean')) {
-    throw invalidArgType('signal must be an AbortSignal');
+    || typeof s.removeEventListener !== 'function' || typeof s.aborted !== 'boolean')) {
+    throw invalidArgType(`signal must be an AbortSignal, got ${describe(s)}`);
   }
 }

@@ -11,6 +11,7 @@ import { StreamClosedError, invalidArgType, outOfRange, stateError } from '../co
 import type { StreamOptions } from '../core/stream-core.js';
 import { checkFunction, checkObject, checkOptions, describe } from '../core/validate.js';
 import { checkMillis, isSecureContext } from './connect-options.js';
+import { checkAddress } from './node-hooks.js';
 import { IOStream } from './net.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
 
@@ -171,9 +172,7 @@ export class TCPServer implements AsyncDisposable {
   listen(opts: ListenOptions = {}): Promise<this> {
     checkObject(opts, 'listen options', false);
     const { port = 0, host = '127.0.0.1', backlog } = opts;
-    if (typeof port !== 'number') throw invalidArgType(`port must be a number, got ${describe(port)}`);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw outOfRange(`port must be an integer in 0..65535, got ${String(port)}`);
-    if (typeof host !== 'string' || host === '') throw invalidArgType(`host must be a non-empty string, got ${describe(host)}`);
+    checkAddress({ port, host });
     if (backlog !== undefined) {
       if (typeof backlog !== 'number') throw invalidArgType(`backlog must be a number, got ${describe(backlog)}`);
       if (!Number.isSafeInteger(backlog) || backlog < 0) throw outOfRange(`backlog must be a non-negative integer, got ${String(backlog)}`);
