@@ -10,8 +10,8 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 const input = {
   index: "drivers/index.ts",
   core: "core/index.ts",
-  memory: "drivers/memory.ts",
-  web: "drivers/web.ts",
+  memory: "drivers/memory/index.ts",
+  web: "drivers/web/index.ts",
   conformance: "conformance/index.ts",
 };
 

@@ -3,8 +3,8 @@
  * function, the assertions it uses, and what a driver declares about itself. Nothing here
  * imports tape or a Node built-in, so the suite runs under any runtime and any tape-like runner.
  */
-import type { BaseIOStream } from '../drivers/base.js';
-import type { StreamOptions } from '../core/stream-core.js';
+import type { BaseIOStream } from '../drivers/facade/base-iostream.js';
+import type { StreamOptions } from '../core/options.js';
 
 /** The subset of tape's `Test` object the suite calls. */
 export interface Assertions {

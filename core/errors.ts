@@ -133,3 +133,8 @@ export function invalidArgValue(message: string, cause?: unknown): TypeError & {
 export function outOfRange(message: string): RangeError & { readonly code: ErrorCode } {
   return coded(RangeError, 'ERR_OUT_OF_RANGE', message, undefined);
 }
+
+/** A thrown value as an Error (user code may throw anything). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -4,7 +4,7 @@
  * @module sansio-iostream/core
  */
 export { StreamCore } from './stream-core.js';
-export type { StreamOptions, StreamCoreOptions } from './stream-core.js';
+export type { StreamOptions, StreamCoreOptions } from './options.js';
 export type {
   Action, WantReadAction, PauseReadAction, WriteTheseAction, ResolveRequestAction,
   StreamChunkAction, CloseWithErrorAction, ClosedAction,

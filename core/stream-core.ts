@@ -1,3 +1,12 @@
+/**
+ * `StreamCore`: the sans-IO state machine of one stream — bytes and requests in, actions out.
+ *
+ * Longer than ~400 lines, on purpose: it is one state machine, and every
+ * input reads and changes the same state (the pending read, the buffer, the close state, the
+ * action queue). What stands alone has a file of its own: `read-buffer.ts`,
+ * `delimiter-scan.ts`, `regex-scan.ts`, `write-queue.ts`, `options.ts`, `validate.ts`,
+ * `actions.ts`. Splitting the transitions across files would only pass that state around.
+ */
 import {
   PAUSE_READ, WANT_READ,
   type Action,
@@ -6,32 +15,13 @@ import { DelimiterScan } from './delimiter-scan.js';
 import {
   AlreadyReadingError, StreamBufferFullError, StreamClosedError, UnsatisfiableReadError, invalidArgType, outOfRange,
 } from './errors.js';
-import { ReadBuffer, defaultAlloc, type Allocator, type Viewer } from './read-buffer.js';
+import type { StreamCoreOptions } from './options.js';
+import { ReadBuffer, defaultAlloc, type Allocator } from './read-buffer.js';
 import { RegexScan, defaultLatin1, type Latin1Decoder } from './regex-scan.js';
 import {
   checkBuffer, checkDelimiter, checkMaxBytes, checkOptions, checkRegex, checkSize, toBytes,
 } from './validate.js';
 import { WriteQueue } from './write-queue.js';
-
-/** Options of every stream (the public `StreamOptions`). */
-export interface StreamOptions {
-  /** Most bytes a read may need buffered. Default 104857600 (100 MiB). */
-  maxBufferSize?: number;
-  /** Bytes per transport read, and the read-ahead high-water mark. Default 65536. */
-  readChunkSize?: number;
-  /** Most bytes queued unwritten; a write past it is refused. Default Infinity. */
-  maxWriteBufferSize?: number;
-}
-
-/** {@link StreamOptions} plus the hooks a driver gives the core for its platform. */
-export interface StreamCoreOptions extends StreamOptions {
-  /** Allocates copied-out read results (Node drivers: `Buffer.allocUnsafe`). */
-  alloc?: Allocator;
-  /** latin1 decoding for `readUntilRegex` (Node drivers: `Buffer#latin1Slice`). */
-  latin1?: Latin1Decoder;
-  /** Makes a result view into a received chunk (default `subarray`; Node drivers: a `Buffer` view). */
-  view?: Viewer;
-}
 
 const NONE = 0;
 const BYTES = 1;

@@ -4,7 +4,7 @@
  * number out of range, TypeError `ERR_INVALID_ARG_VALUE` for a value that cannot work)
  * before any state changes, with a message that names the argument.
  */
-import type { StreamCoreOptions } from './stream-core.js';
+import type { StreamCoreOptions } from './options.js';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 interface Utf8Encoder { encode(input: string): Uint8Array }

@@ -5,19 +5,20 @@
  * and the in-memory driver.
  * @module sansio-iostream
  */
-export { BaseIOStream, asError } from './base.js';
+export { BaseIOStream } from './facade/base-iostream.js';
+export { asError } from '../core/errors.js';
 export type {
   ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, RecordIterOptions,
   WithCallback, WithoutCallback, DriverHooks,
-} from './read-options.js';
-export type { Transport, TransportSink, Scheduler } from './transport.js';
+} from './facade/read-options.js';
+export type { Transport, TransportSink, Scheduler } from './facade/transport.js';
 export {
   StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError,
   type ErrorCode, type CodedError,
 } from '../core/errors.js';
-export type { StreamOptions } from '../core/stream-core.js';
-export * from './memory.js';
-export * from './net.js';
-export * from './tls.js';
-export * from './server.js';
-export * from './pipe.js';
+export type { StreamOptions } from '../core/options.js';
+export * from './memory/index.js';
+export * from './node/net.js';
+export * from './node/tls.js';
+export * from './node/server.js';
+export * from './node/pipe.js';

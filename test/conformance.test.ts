@@ -5,10 +5,10 @@
  */
 import { test } from './_support/harness.js';
 import { runConformance, type TestFunction } from '../conformance/index.js';
-import { memoryPair } from '../drivers/memory.js';
+import { memoryPair } from '../drivers/memory/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { PipeIOStream } from '../drivers/pipe.js';
-import type { StreamOptions } from '../core/stream-core.js';
+import { PipeIOStream } from '../drivers/node/pipe.js';
+import type { StreamOptions } from '../core/options.js';
 import { tcpPair, tlsPair } from './_support/net-pair.js';
 
 const SEED = process.env['SEED'] !== undefined ? Number(process.env['SEED']) : 20261125;

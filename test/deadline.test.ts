@@ -13,8 +13,8 @@ import { testCerts } from './_support/certs.js';
 import { acceptOnce, tcpPair } from './_support/net-pair.js';
 import { leftOver, resources, timers, type Resources } from './_support/resources.js';
 import { pendingConnectPort, silentListener } from './_support/unanswered.js';
-import { IOStream } from '../drivers/net.js';
-import { SSLIOStream } from '../drivers/tls.js';
+import { IOStream } from '../drivers/node/net.js';
+import { SSLIOStream } from '../drivers/node/tls.js';
 import { StreamClosedError } from '../core/errors.js';
 
 const WAIT_MS = 10_000;

@@ -9,7 +9,7 @@ import { StreamCore } from '../core/index.js';
 import {
   AlreadyReadingError, IOStream, PipeIOStream, SSLIOStream, SimLoop, memoryPair,
 } from '../drivers/index.js';
-import { WebIOStream } from '../drivers/web.js';
+import { WebIOStream } from '../drivers/web/index.js';
 import { test, type Test } from './_support/harness.js';
 import { tcpPair } from './_support/net-pair.js';
 

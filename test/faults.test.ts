@@ -10,8 +10,8 @@ import * as net from 'node:net';
 import { test, withTimeout } from './_support/harness.js';
 import { testCerts } from './_support/certs.js';
 import { acceptOnce, closedPort, tcpPair, waitBuffered } from './_support/net-pair.js';
-import { IOStream } from '../drivers/net.js';
-import { SSLIOStream } from '../drivers/tls.js';
+import { IOStream } from '../drivers/node/net.js';
+import { SSLIOStream } from '../drivers/node/tls.js';
 import { StreamClosedError } from '../core/errors.js';
 
 const WAIT_MS = 10_000;

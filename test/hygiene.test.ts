@@ -8,9 +8,9 @@
 import * as net from 'node:net';
 import { test, withTimeout } from './_support/harness.js';
 import { testCerts } from './_support/certs.js';
-import { IOStream } from '../drivers/net.js';
-import { SSLIOStream } from '../drivers/tls.js';
-import { LINGER_MS } from '../drivers/socket-transport.js';
+import { IOStream } from '../drivers/node/net.js';
+import { SSLIOStream } from '../drivers/node/tls.js';
+import { LINGER_MS } from '../drivers/node/socket-transport.js';
 import { until } from './_support/net-pair.js';
 import { memoryPair, type BaseIOStream } from '../drivers/index.js';
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, withTimeout } from './_support/harness.js';
 import { acceptOnce, bufferedBytes, closedPort, makePair, tcpPair, until, type PairKind } from './_support/net-pair.js';
-import { IOStream } from '../drivers/net.js';
+import { IOStream } from '../drivers/node/net.js';
 import { StreamClosedError, UnsatisfiableReadError } from '../core/errors.js';
 
 const WAIT_MS = 10_000;

@@ -12,9 +12,9 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { IOStream } from '../drivers/net.js';
-import { SSLIOStream } from '../drivers/tls.js';
-import type { BaseIOStream } from '../drivers/base.js';
+import { IOStream } from '../drivers/node/net.js';
+import { SSLIOStream } from '../drivers/node/tls.js';
+import type { BaseIOStream } from '../drivers/facade/base-iostream.js';
 import { test, withTimeout } from './_support/harness.js';
 import { testCerts } from './_support/certs.js';
 import { acceptOnce } from './_support/net-pair.js';

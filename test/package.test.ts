@@ -15,12 +15,12 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import tape from 'tape';
 import { test } from './_support/harness.js';
-import type { BaseIOStream } from '../drivers/base.js';
-import type { IOStream } from '../drivers/net.js';
-import type { SSLIOStream } from '../drivers/tls.js';
-import type { PipeIOStream } from '../drivers/pipe.js';
-import type { WebIOStream } from '../drivers/web.js';
-import type { MemoryIOStream } from '../drivers/memory.js';
+import type { BaseIOStream } from '../drivers/facade/base-iostream.js';
+import type { IOStream } from '../drivers/node/net.js';
+import type { SSLIOStream } from '../drivers/node/tls.js';
+import type { PipeIOStream } from '../drivers/node/pipe.js';
+import type { WebIOStream } from '../drivers/web/index.js';
+import type { MemoryIOStream } from '../drivers/memory/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');

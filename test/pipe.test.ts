@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { test, withTimeout, type Test } from './_support/harness.js';
-import { PipeIOStream, detectDirection } from '../drivers/pipe.js';
+import { PipeIOStream, detectDirection } from '../drivers/node/pipe.js';
 import { StreamClosedError } from '../core/errors.js';
 
 const MiB = 1024 * 1024;

@@ -2,17 +2,20 @@
  * examples/resp.ts — one RESP client/server written against BaseIOStream — run unchanged over
  * memory pairs (whole / byte / random chunking), TCP, TLS, web streams (in memory and over TCP)
  * and a child process's pipes.
+ *
+ * Longer than ~400 lines, on purpose: every transport runs the same cases, whose fixtures
+ * (pairs, cut points, the child server) live here once.
  */
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { StreamClosedError } from '../core/errors.js';
-import type { BaseIOStream } from '../drivers/base.js';
-import { memoryPair } from '../drivers/memory.js';
-import { PipeIOStream } from '../drivers/pipe.js';
+import type { BaseIOStream } from '../drivers/facade/base-iostream.js';
+import { memoryPair } from '../drivers/memory/index.js';
+import { PipeIOStream } from '../drivers/node/pipe.js';
 import { test, withTimeout, type Test } from './_support/harness.js';
 import { acceptOnce, tcpPair, tlsPair } from './_support/net-pair.js';
-import { IOStream } from '../drivers/net.js';
+import { IOStream } from '../drivers/node/net.js';
 import { tcpWebPair, transformPair } from './_support/web-pair.js';
 import {
   RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, text, type RespArg, type RespValue,

@@ -9,7 +9,7 @@
  * A failing seed prints `SEED=n` and its replay command.
  */
 import { StreamClosedError } from '../core/errors.js';
-import { SimLoop } from '../drivers/memory.js';
+import { SimLoop } from '../drivers/memory/index.js';
 import { test } from './_support/harness.js';
 import {
   ABORTED, Q_FRAME, Rng, Run, Side, bytesEqual, completeFramesWithin, concat, count, coverage, describeError,

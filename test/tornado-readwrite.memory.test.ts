@@ -12,6 +12,9 @@
  *
  * Where API.md deliberately differs from Tornado the test follows API.md and says so.
  *
+ * Longer than ~400 lines, on purpose: one file for one Tornado test class, its tests in
+ * Tornado's order, so the port can be read side by side with the original.
+ *
  * Not ported (they need a real socket, resolver or TLS, or test Tornado internals):
  * test_connection_refused, test_gaierror, test_write_while_connecting, test_connection_closed,
  * test_read_until_close / test_future_interface (HTTP fetch over connect()), test_typed_memoryview
@@ -20,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import { test, withTimeout, seededRandom, type Test } from './_support/harness.js';
-import { memoryPair } from '../drivers/memory.js';
+import { memoryPair } from '../drivers/memory/index.js';
 import { StreamClosedError, UnsatisfiableReadError } from '../core/index.js';
 
 type Chunking = 'whole' | 'byte' | 'random';

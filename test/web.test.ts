@@ -6,7 +6,7 @@
 import * as net from 'node:net';
 import { test, withTimeout } from './_support/harness.js';
 import { runConformance, type TestFunction } from '../conformance/index.js';
-import { WebIOStream, type WebStreamPair } from '../drivers/web.js';
+import { WebIOStream, type WebStreamPair } from '../drivers/web/index.js';
 import { socketPair, tcpWebPair, toWeb, transformPair } from './_support/web-pair.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms); });

@@ -5,7 +5,6 @@
 import type { ChildResult, Workload } from './params.js';
 import { MiB } from './params.js';
 import type { PeerName } from './peers.js';
-import { RESP_GROUPS } from './resp.js';
 
 export interface Sizes {
   w1Bytes: number; w2Lines: number; w3Trips: number;
@@ -110,12 +109,3 @@ export function buildCases(s: Sizes): Case[] {
   }
   return cases;
 }
-
-/** The case a group's ratios are taken against ("the limit"). */
-export const LIMIT: Record<string, string> = {
-  'W1': 'W1/raw', 'W2': 'W2/raw', 'W3': 'W3/raw', 'W4-small': 'W4-small/raw', 'W4-big': 'W4-big/raw',
-  'W4-slow': 'W4-slow/raw', 'W5-W1': 'W5-W1/indexOf loop', 'W5-W2': 'W5-W2/indexOf loop',
-  'W5-W4-small': 'W5-W4-small/indexOf loop', 'W5-W4-big': 'W5-W4-big/indexOf loop',
-};
-// The redis-benchmark groups (lib/resp.ts) are measured against a real redis-server.
-for (const g of RESP_GROUPS) LIMIT[g] = `${g}/redis-server`;

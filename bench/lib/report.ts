@@ -1,5 +1,5 @@
 /** Collected figures, the printed table, the target verdicts and the JSON written to results/. */
-import { LIMIT } from './cases.js';
+import { LIMIT } from './groups.js';
 import { MiB } from './params.js';
 import { fmt, summarize, type Summary } from './stats.js';
 import type { Query, Target } from './targets.js';

@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildEntries } from './build.js';
+import { RESP_TARGETS } from './groups.js';
 import type { Results } from './report.js';
 
 /** One redis-benchmark invocation, the tests it reports (CSV `test` column → our group), and who runs it. */
@@ -42,22 +43,6 @@ function modes(quick: boolean): Mode[] {
     { key: 'ping', args: ['-t', 'ping', '-n', String(n), '-c', '50'], tests: { PING_INLINE: 'RESP-PING_INLINE', PING_MBULK: 'RESP-PING_MBULK' }, label: `-t ping -n ${n} -c 50`, peers: SERVERS },
   ];
 }
-
-/** Every group this file fills: rps groups, and each with `-p50` for the latency rows. */
-export const RESP_GROUPS: readonly string[] = ['RESP-SET', 'RESP-GET', 'RESP-P16-SET', 'RESP-P16-GET', 'RESP-PING_INLINE', 'RESP-PING_MBULK']
-  .flatMap((g) => [g, `${g}-p50`]);
-
-/**
- * The rps targets: ≥ 0.7× redis-server without pipelining, ≥ 0.5× with -P 16. For SET and GET
- * `raw` bounds what the example (one read per chunk, parsed in place) can reach; the floors
- * show what reading each RESP element with a promise or a callback would cost.
- */
-export const RESP_TARGETS: readonly { group: string; min: number; bound?: string }[] = [
-  { group: 'RESP-SET', min: 0.7, bound: 'RESP-SET/raw' }, { group: 'RESP-GET', min: 0.7, bound: 'RESP-GET/raw' },
-  { group: 'RESP-PING_INLINE', min: 0.7 }, { group: 'RESP-PING_MBULK', min: 0.7 },
-  { group: 'RESP-P16-SET', min: 0.5, bound: 'RESP-P16-SET/raw' },
-  { group: 'RESP-P16-GET', min: 0.5, bound: 'RESP-P16-GET/raw' },
-];
 
 /** A row of redis-benchmark's `--csv` output. */
 export interface CsvRow { test: string; rps: number; p50: number }

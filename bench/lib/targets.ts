@@ -4,7 +4,7 @@
  */
 import type { Sizes } from './cases.js';
 import { MiB } from './params.js';
-import { RESP_TARGETS } from './resp.js';
+import { RESP_TARGETS } from './groups.js';
 
 /** `reference`: shown with the targets but not one of the issue's: never fails `--check`. */
 export type Target = { id: string; text: string; reference?: true } & (

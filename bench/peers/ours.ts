@@ -3,7 +3,7 @@
  * shows — one read call per unit, `await` (or a Tornado-4.4 `callback` chaining the next read,
  * or `for await` over `readUntilIter`).
  */
-import { IOStream } from '../../drivers/net.js';
+import { IOStream } from '../../drivers/node/net.js';
 import { LineTally, expect, runReceiver } from '../lib/receiver.js';
 
 const CRLF = '\r\n';

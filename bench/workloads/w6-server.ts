@@ -8,7 +8,7 @@
  * once every connection echoed its line.
  */
 import * as net from 'node:net';
-import { IOStream } from '../../drivers/net.js';
+import { IOStream } from '../../drivers/node/net.js';
 import { NewlineSplitter } from '../lib/scan.js';
 
 const { mode, n } = JSON.parse(process.argv[2] ?? '{}') as { mode: 'raw' | 'ours'; n: number };

@@ -166,4 +166,4 @@ export function withTimeout<T>(promise: PromiseLike<T>, ms: number, label = 'ope
 }
 
 /** Deterministic PRNG (mulberry32), the same one the simulation loop uses. */
-export { seededRandom } from '../../drivers/sim-loop.js';
+export { seededRandom } from '../../drivers/memory/sim-loop.js';

@@ -4,9 +4,9 @@
  * behind once both streams are closed.
  */
 import * as net from 'node:net';
-import type { StreamOptions } from '../../core/stream-core.js';
-import { IOStream } from '../../drivers/net.js';
-import { SSLIOStream } from '../../drivers/tls.js';
+import type { StreamOptions } from '../../core/options.js';
+import { IOStream } from '../../drivers/node/net.js';
+import { SSLIOStream } from '../../drivers/node/tls.js';
 import { testCerts } from './certs.js';
 
 /** Listens on 127.0.0.1:0, hands the first accepted socket to `onSocket`, then stops listening. */

@@ -3,7 +3,7 @@
  * echo server that prints `port N`, then `onError CODE` for every failure it reports, and
  * when its stdin ends `handled N` (connections that reached the handler), shuts down and exits.
  */
-import { serve } from '../../drivers/server.js';
+import { serve } from '../../drivers/node/server.js';
 
 let handled = 0;
 const server = await serve(async (stream) => {

@@ -5,6 +5,9 @@
  * settled, and injects the plan's abort. All choices come from seeded generators, so a failing
  * seed replays exactly.
  *
+ * Longer than ~400 lines, on purpose: the plan, the frame codec and `Side` are one protocol,
+ * and everything a seed decides has to be visible in one place to replay it.
+ *
  * Frames (the server echoes each one back unchanged, except the final `Q`):
  *  - `L` + 4 hex digits (body length) + body          — length-prefixed, any byte values
  *  - `D` + body (no CR or LF) + `\r\n`                 — delimiter-terminated
@@ -12,7 +15,7 @@
  *  - `Q`                                               — end: the server closes after its echoes
  */
 import { StreamClosedError } from '../../core/errors.js';
-import type { MemoryIOStream, SimLoop } from '../../drivers/memory.js';
+import type { MemoryIOStream, SimLoop } from '../../drivers/memory/index.js';
 import { seededRandom } from './harness.js';
 import { concat } from '../../conformance/util.js';
 

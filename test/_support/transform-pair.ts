@@ -2,8 +2,8 @@
  * Two WebIOStreams joined by two identity TransformStreams: no socket, no Node stream, no Node
  * import (test/runtimes bundles this file for Deno, Bun and a browser page).
  */
-import { WebIOStream } from '../../drivers/web.js';
-import type { StreamOptions } from '../../core/stream-core.js';
+import { WebIOStream } from '../../drivers/web/index.js';
+import type { StreamOptions } from '../../core/options.js';
 
 /** Two streams joined by two identity TransformStreams (no socket, no Node stream). */
 export function transformPair(options: StreamOptions = {}): [WebIOStream, WebIOStream] {

@@ -4,8 +4,8 @@
  */
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import { WebIOStream, type WebStreamPair } from '../../drivers/web.js';
-import type { StreamOptions } from '../../core/stream-core.js';
+import { WebIOStream, type WebStreamPair } from '../../drivers/web/index.js';
+import type { StreamOptions } from '../../core/options.js';
 
 export { transformPair } from './transform-pair.js';
 

@@ -23,8 +23,8 @@ export const isTestFile = (p: string): boolean => p.startsWith(testDir) && !p.in
 export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   'drivers/index.ts': 'sansio-iostream',
   'core/index.ts': 'sansio-iostream/core',
-  'drivers/memory.ts': 'sansio-iostream/memory',
-  'drivers/web.ts': 'sansio-iostream/web',
+  'drivers/memory/index.ts': 'sansio-iostream/memory',
+  'drivers/web/index.ts': 'sansio-iostream/web',
   'conformance/index.ts': 'sansio-iostream/conformance',
 };
 

@@ -7,7 +7,7 @@
  */
 import { runConformance } from '../../conformance/index.js';
 import type { TestFunction } from '../../conformance/index.js';
-import { memoryPair } from '../../drivers/memory.js';
+import { memoryPair } from '../../drivers/memory/index.js';
 import { transformPair } from '../_support/transform-pair.js';
 import { Suite, type RtEvent } from './mini-tape.js';
 

@@ -4,9 +4,9 @@
  * 'error' guard, addresses and connection waits. Internal to the Node drivers; not re-exported.
  */
 import type * as net from 'node:net';
-import type { DriverHooks } from './base.js';
-import { invalidArgType, outOfRange } from '../core/errors.js';
-import { describe } from '../core/validate.js';
+import type { DriverHooks } from '../facade/base-iostream.js';
+import { invalidArgType, outOfRange } from '../../core/errors.js';
+import { describe } from '../../core/validate.js';
 
 /**
  * Node's own Buffer class (what `Buffer.from` and `subarray` build). Constructing it directly

@@ -11,9 +11,9 @@
  * side here; sockets linger (`SocketTransport`).
  */
 import type { Readable, Writable } from 'node:stream';
-import { invalidArgType } from '../core/errors.js';
+import { invalidArgType } from '../../core/errors.js';
 import { codedError, guardStream } from './node-hooks.js';
-import type { Transport, TransportSink } from './transport.js';
+import type { Transport, TransportSink } from '../facade/transport.js';
 
 /** The write side is gone (a child that exited, a stream someone ended or destroyed). */
 export function brokenPipe(cause?: unknown): Error {

@@ -1,13 +1,12 @@
 /**
- * `sansio-iostream/web`: a {@link BaseIOStream} over a WHATWG `ReadableStream<Uint8Array>` /
- * `WritableStream<Uint8Array>` pair — what Deno and Bun sockets, browsers' WebTransport or
- * fetch bodies, and Node's `stream.Duplex.toWeb(socket)` give. No Node built-in is imported.
- * @module sansio-iostream/web
+ * The {@link Transport} over one WHATWG reader and writer: reads are pulled only while the
+ * stream wants bytes (so an unread peer is held back by the readable's own backpressure),
+ * writes wait for `writer.ready`, and a clean close flushes, closes the writer, then cancels
+ * the reader.
  */
-import type { StreamOptions } from '../core/stream-core.js';
-import { BaseIOStream, asError } from './base.js';
-import type { Transport, TransportSink } from './transport.js';
-import { invalidArgType } from '../core/errors.js';
+import { asError } from '../../core/errors.js';
+import type { Transport, TransportSink } from '../facade/transport.js';
+import { invalidArgType } from '../../core/errors.js';
 
 /** The part of a `ReadableStreamDefaultReader<Uint8Array>` the driver uses. */
 export interface ByteStreamReader {
@@ -38,28 +37,10 @@ export interface ByteStreamWriter {
   /** Tears the stream down, dropping queued chunks (`close(error)`). */
   abort(reason?: unknown): Promise<void>;
 }
-/**
- * A readable and a writable byte stream (structurally a `ReadableStream<Uint8Array>` and a
- * `WritableStream<Uint8Array>`, whichever typings provide them). Both are locked for the
- * stream's lifetime.
- */
-export interface WebStreamPair {
-  /** Where received bytes come from. */
-  readable: {
-    /** Locks the readable and returns its reader. */
-    getReader(): ByteStreamReader;
-  };
-  /** Where written bytes go. */
-  writable: {
-    /** Locks the writable and returns its writer. */
-    getWriter(): ByteStreamWriter;
-  };
-}
-
 const noop = (): void => {};
 
 /** Drives one reader and one writer on behalf of the facade. */
-class WebTransport implements Transport {
+export class WebTransport implements Transport {
   private paused = true;
   private pumping = false;
   private flushing = false;
@@ -167,37 +148,3 @@ class WebTransport implements Transport {
   }
 }
 
-/**
- * A stream over WHATWG web streams. Reads resolve with `Uint8Array`. `setNodelay` is a no-op.
- * Create it with {@link WebIOStream.fromStreams}.
- */
-export class WebIOStream extends BaseIOStream<Uint8Array> {
-  /**
-   * Wraps `streams` (locking both). Reading is pulled only while the stream wants bytes, so an
-   * unread peer is held back by the readable's own backpressure. A clean `close()` flushes what
-   * was written, closes the writable, then cancels the readable; `close(err)` aborts the
-   * writable and cancels the readable with `err`. The readable's end is a clean close (peer EOF).
-   */
-  static fromStreams(streams: WebStreamPair, options: StreamOptions = {}): WebIOStream {
-    return new WebIOStream(streams, options);
-  }
-
-  /** Same as {@link WebIOStream.fromStreams}. */
-  constructor(streams: WebStreamPair, options: StreamOptions = {}) {
-    if (typeof streams !== 'object' || streams === null) throw invalidArgType('streams must be { readable, writable }');
-    const { readable, writable } = streams;
-    if (typeof readable?.getReader !== 'function') throw invalidArgType('streams.readable must be a ReadableStream');
-    if (typeof writable?.getWriter !== 'function') throw invalidArgType('streams.writable must be a WritableStream');
-    super(options);
-    // Locks are taken only after every check passed, so a rejected call leaves the streams usable.
-    const reader = readable.getReader();
-    let writer: ByteStreamWriter;
-    try {
-      writer = writable.getWriter();
-    } catch (err) {
-      reader.releaseLock();
-      throw err;
-    }
-    this.attachTransport(new WebTransport(reader, writer, this.sink));
-  }
-}

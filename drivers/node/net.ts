@@ -3,9 +3,9 @@
  * `tornado.iostream.IOStream`, with `startTls` to upgrade it in place.
  */
 import * as net from 'node:net';
-import { StreamClosedError, invalidArgType, stateError } from '../core/errors.js';
-import type { StreamOptions } from '../core/stream-core.js';
-import { BaseIOStream } from './base.js';
+import { StreamClosedError, invalidArgType, stateError } from '../../core/errors.js';
+import type { StreamOptions } from '../../core/options.js';
+import { BaseIOStream } from '../facade/base-iostream.js';
 import {
   checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';

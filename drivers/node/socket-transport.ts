@@ -5,7 +5,7 @@
  */
 import type * as net from 'node:net';
 import { NodeStreamTransport } from './stream-transport.js';
-import type { TransportSink } from './transport.js';
+import type { TransportSink } from '../facade/transport.js';
 
 /**
  * How long a clean close waits for the peer's FIN (while discarding input) before it

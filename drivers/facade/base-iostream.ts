@@ -2,23 +2,27 @@
  * `BaseIOStream`: the promise/callback facade every driver returns. It owns a
  * {@link StreamCore}, turns user calls into core inputs, and carries out the core's actions on
  * a {@link Transport}. Drivers only adapt a transport; everything else lives here, once. The
- * read options and their checks are in `read-options.ts`, the sink a transport reports into in
- * `facade-sink.ts`, the record iterator in `record-iterator.ts`.
+ * read options and their checks are in `read-options.ts`, the pending read's handle (promise,
+ * callback, signal) in `pending-read.ts`, the sink a transport reports into in
+ * `facade-sink.ts`, the record iterator in `record-iterator.ts`, the chunk iterator in
+ * `chunk-iterator.ts`.
  *
  * No Node built-in is imported here: the memory and web drivers ship this file to browsers.
  */
-import { AlreadyReadingError, StreamClosedError, invalidArgType } from '../core/errors.js';
-import { StreamCore, type StreamCoreOptions, type StreamOptions } from '../core/stream-core.js';
-import type { Action, ResolveRequestAction, StreamChunkAction } from '../core/actions.js';
-import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../core/validate.js';
-import { CallbackQueue } from './callback-queue.js';
-import { FacadeSink } from './facade-sink.js';
+import { AlreadyReadingError, invalidArgType } from '../../core/errors.js';
+import type { StreamCoreOptions, StreamOptions } from '../../core/options.js';
+import { StreamCore } from '../../core/stream-core.js';
+import type { Action, ResolveRequestAction } from '../../core/actions.js';
+import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
+import { chunksOf } from './chunk-iterator.js';
+import { FacadeSink, type SinkOwner } from './facade-sink.js';
+import { PendingRead, type ReadOwner } from './pending-read.js';
 import { newPromise, release, taken } from './promise-slots.js';
 import {
   checkSignal, readOpts, type DriverHooks, type WithCallback, type WithoutCallback, type ReadBytesOptions, type ReadIntoOptions, type ReadOptions,
   type ReadUntilCloseOptions, type ReadUntilOptions, type RecordIterOptions,
 } from './read-options.js';
-import { RecordIterator, type RecordPort } from './record-iterator.js';
+import { RecordIterator } from './record-iterator.js';
 import { SettleQueue } from './settle-queue.js';
 import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
@@ -46,21 +50,12 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private transport: Transport | null = null;
   private readonly schedule: Scheduler;
   private wantRead = false;
-  private heldWrites: Uint8Array[][] = [];
+  /** Batches the core asked to write before a transport was attached (made on first use). */
+  private heldWrites: Uint8Array[][] | null = null;
   private detached = false;
 
-  // The pending read's handle (at most one; no per-read object): resolvers of its promise, or
-  // the Tornado-4.4 callback that takes its value instead.
-  private readId = 0;
-  private readResolve: ((v: never) => void) | null = null;
-  private readReject: ((e: unknown) => void) | null = null;
-  private readCallback: ((v: never) => void) | null = null;
-  // Typed over Uint8Array, not B: a function-typed field would make BaseIOStream<Buffer> not
-  // assignable to BaseIOStream (code written against the base type must accept every driver).
-  private readStreaming: ((chunk: Uint8Array) => void) | null = null;
-  private readSignal: AbortSignal | null = null;
-  /** Created on first use: an idle stream should cost little memory (10,000 of them may wait). */
-  private abortListener: (() => void) | null = null;
+  /** The pending read's handle (at most one read; no object per read). */
+  private readonly pendingRead: PendingRead;
   /** A record iterator holding the reader slot between its reads. */
   private iterating: object | null = null;
   /**
@@ -70,8 +65,6 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   protected readRefusal: (() => Error) | null = null;
 
   private writeHandles: SettleQueue | null = null;
-  /** Tornado-style read callbacks waiting to run (made on first use). */
-  private callbacks: CallbackQueue | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
 
@@ -92,7 +85,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (hooks.view) coreOptions.view = hooks.view;
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
-    this.sink = new FacadeSink(this.core, this as unknown as BaseIOStream<never>);
+    // The sink and the read handle reach the protected drain() through their owner interfaces.
+    this.sink = new FacadeSink(this.core, this as unknown as SinkOwner);
+    this.pendingRead = new PendingRead(this.core, this as unknown as ReadOwner);
     this.drain();
   }
 
@@ -112,10 +107,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     const o = readOpts(opts);
     this.checkReader();
     if (this.readRefusal !== null) return this.refused(o);
-    if (o?.signal?.aborted) return this.abortedEarly(o);
+    if (o?.signal?.aborted) return this.pendingRead.abortedEarly(o);
     const streaming = o?.streamingCallback;
     const r = this.core.readBytesOrPending(n, o?.partial === true, streaming !== undefined);
-    return typeof r === 'number' ? this.pending(r, o, streaming ?? null) : this.done(r as B, o);
+    return typeof r === 'number' ? this.pendingRead.pending(r, o, streaming ?? null) : this.pendingRead.done(r as B, o);
   }
 
   /**
@@ -133,10 +128,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (this.readRefusal !== null || o?.signal?.aborted) {
       checkDelimiter(delimiter);
       checkMaxBytes(o?.maxBytes);
-      return this.readRefusal !== null ? this.refused(o) : this.abortedEarly(o as ReadOptions<B>);
+      return this.readRefusal !== null ? this.refused(o) : this.pendingRead.abortedEarly(o as ReadOptions<B>);
     }
     const r = this.core.readUntilOrPending(delimiter, o?.maxBytes);
-    return typeof r === 'number' ? this.pending(r, o, null) : this.done(r as B, o);
+    return typeof r === 'number' ? this.pendingRead.pending(r, o, null) : this.pendingRead.done(r as B, o);
   }
 
   /**
@@ -154,10 +149,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (this.readRefusal !== null || o?.signal?.aborted) {
       checkRegex(regex);
       checkMaxBytes(o?.maxBytes);
-      return this.readRefusal !== null ? this.refused(o) : this.abortedEarly(o as ReadOptions<B>);
+      return this.readRefusal !== null ? this.refused(o) : this.pendingRead.abortedEarly(o as ReadOptions<B>);
     }
     const r = this.core.readUntilRegexOrPending(regex, o?.maxBytes);
-    return typeof r === 'number' ? this.pending(r, o, null) : this.done(r as B, o);
+    return typeof r === 'number' ? this.pendingRead.pending(r, o, null) : this.pendingRead.done(r as B, o);
   }
 
   /**
@@ -173,10 +168,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     const o = readOpts(opts);
     this.checkReader();
     if (this.readRefusal !== null) return this.refused(o);
-    if (o?.signal?.aborted) return this.abortedEarly(o);
+    if (o?.signal?.aborted) return this.pendingRead.abortedEarly(o);
     const streaming = o?.streamingCallback;
     const id = this.core.readUntilClose({ streaming: streaming !== undefined });
-    return this.pending(id, o, streaming ?? null);
+    return this.pendingRead.pending(id, o, streaming ?? null);
   }
 
   /**
@@ -192,10 +187,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     const o = readOpts(opts);
     this.checkReader();
     if (this.readRefusal !== null) return this.refused(o);
-    if (o?.signal?.aborted) return this.abortedEarly(o);
+    if (o?.signal?.aborted) return this.pendingRead.abortedEarly(o);
     const n = this.core.tryReadInto(buf, o?.partial === true);
-    if (n >= 0) return this.done(n, o);
-    return this.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    if (n >= 0) return this.pendingRead.done(n, o);
+    return this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
   }
 
   /**
@@ -218,7 +213,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     this.checkReader();
     if (this.core.reading) throw new AlreadyReadingError();
     if (this.readRefusal !== null) throw this.readRefusal();
-    const it = new RecordIterator<B>(this.core, d, max, opts?.signal, this.recordPort());
+    const it = new RecordIterator<B>(this.core, d, max, opts?.signal, this.pendingRead.recordPort(() => { this.iterating = null; }));
     if (!it.ended) this.iterating = it;
     return it;
   }
@@ -246,7 +241,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     (this.writeHandles ??= new SettleQueue()).push(id, taken.resolve, taken.reject);
     release();
     this.drain();
-    if (callback !== undefined) p.then(() => { this.callUser(callback, undefined); }, noop);
+    if (callback !== undefined) p.then(() => { this.pendingRead.callUser(callback, undefined); }, noop);
     return p;
   }
 
@@ -298,24 +293,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   }
 
   /** The chunks as they arrive; ends at a clean close, throws the close error otherwise. */
-  async *[Symbol.asyncIterator](): AsyncIterator<B> {
-    const size = this.core.readChunkSize;
-    for (;;) {
-      if (this.core.closed && this.core.readBufferSize === 0) {
-        if (this.core.error === null) return;
-        throw new StreamClosedError(this.core.error);
-      }
-      let chunk: B;
-      try {
-        chunk = await this.readBytes(size, { partial: true });
-      } catch (err) {
-        // A clean close while the read waited on an empty buffer is the end of the data.
-        if (err instanceof StreamClosedError && this.core.closed && this.core.error === null
-          && this.core.readBufferSize === 0) return;
-        throw err;
-      }
-      yield chunk;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<B> {
+    return chunksOf(this.core, (size) => this.readBytes(size, { partial: true }));
   }
 
   // ------------------------------------------------------------------ for drivers
@@ -331,8 +310,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
       return this.sink;
     }
     const held = this.heldWrites;
-    this.heldWrites = [];
-    for (const chunks of held) transport.write(chunks, byteLengthOf(chunks));
+    this.heldWrites = null;
+    if (held !== null) for (const chunks of held) transport.write(chunks, byteLengthOf(chunks));
     if (this.wantRead) transport.resume();
     return this.sink;
   }
@@ -366,7 +345,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     for (let a: Action | undefined = core.nextAction(); a !== undefined; a = core.nextAction()) {
       switch (a.type) {
         case 'resolve-request': this.settle(a); break;
-        case 'stream-chunk': this.streamChunk(a); break;
+        case 'stream-chunk': this.pendingRead.streamChunk(a); break;
         case 'want-read':
           this.wantRead = true;
           this.transport?.resume();
@@ -377,10 +356,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
           break;
         case 'write-these':
           if (this.transport !== null) this.transport.write(a.chunks, a.byteLength);
-          else if (!this.detached) this.heldWrites.push(a.chunks);
+          else if (!this.detached) (this.heldWrites ??= []).push(a.chunks);
           break;
         case 'close-with-error':
-          this.heldWrites = [];
+          this.heldWrites = null;
           if (this.transport !== null) this.transport.close(a.error);
           else if (!this.detached) this.closedBeforeAttach(a.error);
           break;
@@ -405,127 +384,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   }
 
   private settle(a: ResolveRequestAction): void {
-    if (a.id !== this.readId) {
-      this.writeHandles?.settle(a.id, a.error);
-      return;
-    }
-    const callback = this.readCallback;
-    const resolve = this.readResolve as (v: unknown) => void;
-    const reject = this.readReject as (e: unknown) => void;
-    this.clearRead();
-    if (callback !== null) {
-      // A failure closed the stream, which reports it (error, close callback).
-      if (a.error === undefined) this.queueCallback(callback, a.value);
-    } else if (a.error !== undefined) {
-      reject(a.error);
-    } else {
-      resolve(a.value);
-    }
-  }
-
-  private streamChunk(a: StreamChunkAction): void {
-    const cb = this.readStreaming;
-    if (cb === null || a.id !== this.readId) return;
-    const data = a.data;
-    // Never inside the call that started the read, and in arrival order: a microtask per
-    // chunk keeps both (the read's own settlement is queued after its chunks).
-    queueMicrotask(() => { this.callUser(cb, data); });
-  }
-
-  /** A read the core registered as pending: a promise, or (with `callback`) nothing. */
-  private pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: B) => void) | null): Promise<T> | undefined {
-    const callback = o?.callback;
-    let p: Promise<T> | undefined;
-    if (callback === undefined) {
-      p = newPromise<T>();
-      this.pend(id, taken.resolve, taken.reject, null);
-      release();
-    } else {
-      this.pend(id, null, null, callback as (v: never) => void);
-    }
-    this.readStreaming = streaming as ((chunk: Uint8Array) => void) | null;
-    const signal = o?.signal;
-    if (signal !== undefined) {
-      this.readSignal = signal;
-      signal.addEventListener('abort', (this.abortListener ??= () => { this.abortRead(); }), { once: true });
-    }
-    if (this.core.hasActions) this.drain();
-    return p;
-  }
-
-  private pend(id: number, resolve: ((v: never) => void) | null, reject: ((e: unknown) => void) | null,
-    callback: ((v: never) => void) | null): void {
-    this.readId = id;
-    this.readResolve = resolve;
-    this.readReject = reject;
-    this.readCallback = callback;
-  }
-
-  /** A read completed from the buffer: a resolved promise, or the callback queued. */
-  private done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> | undefined {
-    if (this.core.hasActions) this.drain(); // consuming may have resumed read-ahead
-    if (o === undefined || o.callback === undefined) return Promise.resolve(value);
-    this.queueCallback(o.callback as (v: never) => void, value);
-    return undefined;
-  }
-
-  /** Queues a read callback with its value (the queue is made on first use). */
-  private queueCallback(callback: (v: never) => void, value: unknown): void {
-    (this.callbacks ??= new CallbackQueue((err) => { this.close(asError(err)); })).push(callback, value);
-  }
-
-  private abortedEarly<T>(o: ReadOptions<T>): Promise<T> | undefined {
-    if (this.core.reading) throw new AlreadyReadingError();
-    if (o.callback !== undefined) return undefined;
-    return Promise.reject((o.signal as AbortSignal).reason);
-  }
-
-  private abortRead(): void {
-    const signal = this.readSignal;
-    if (signal === null || this.readId === 0) return;
-    const reject = this.readReject;
-    this.core.cancel(this.readId);
-    this.clearRead();
-    reject?.(signal.reason);
-    this.drain();
-  }
-
-  private clearRead(): void {
-    this.readId = 0;
-    this.readResolve = null;
-    this.readReject = null;
-    this.readCallback = null;
-    this.readStreaming = null;
-    if (this.readSignal !== null) {
-      this.readSignal.removeEventListener('abort', this.abortListener as () => void);
-      this.readSignal = null;
-    }
-  }
-
-  /** The iterator's view of this stream (made once per iterator). */
-  private recordPort(): RecordPort {
-    return {
-      pend: (id, onValue, onError) => {
-        this.pend(id, onValue, onError, null);
-        if (this.core.hasActions) this.drain();
-      },
-      cancel: () => {
-        this.core.cancel(this.readId);
-        this.clearRead();
-        this.drain();
-      },
-      drain: () => { this.drain(); },
-      finish: () => { this.iterating = null; },
-    };
-  }
-
-  /** Runs a user callback; one that throws closes the stream with what it threw. */
-  private callUser<T>(callback: (v: T) => void, value: T): void {
-    try {
-      callback(value);
-    } catch (err) {
-      this.close(asError(err));
-    }
+    if (a.id === this.pendingRead.id) this.pendingRead.settle(a);
+    else this.writeHandles?.settle(a.id, a.error);
   }
 
   private scheduleCloseCallback(): void {
@@ -541,9 +401,4 @@ function byteLengthOf(chunks: readonly Uint8Array[]): number {
   let n = 0;
   for (const c of chunks) n += c.length;
   return n;
-}
-
-/** A thrown value as an Error (user code may throw anything). */
-export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

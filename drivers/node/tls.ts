@@ -5,14 +5,14 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { StreamClosedError, invalidArgType, stateError } from '../core/errors.js';
-import type { StreamOptions } from '../core/stream-core.js';
-import { BaseIOStream } from './base.js';
+import { StreamClosedError, invalidArgType, stateError } from '../../core/errors.js';
+import type { StreamOptions } from '../../core/options.js';
+import { BaseIOStream } from '../facade/base-iostream.js';
 import {
   checkAddress, codedError, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SocketTransport } from './socket-transport.js';
-import { checkObject, describe } from '../core/validate.js';
+import { checkObject, describe } from '../../core/validate.js';
 import {
   abortReason, armDeadline, checkConnectOptions, checkDeadline, isSecureContext, type ConnectOptions,
   type DeadlineOptions,

@@ -15,10 +15,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
-import { StreamClosedError, invalidArgType, invalidArgValue, outOfRange } from '../core/errors.js';
-import type { StreamOptions } from '../core/stream-core.js';
-import { checkObject, checkOptions } from '../core/validate.js';
-import { BaseIOStream } from './base.js';
+import { StreamClosedError, invalidArgType, invalidArgValue, outOfRange } from '../../core/errors.js';
+import type { StreamOptions } from '../../core/options.js';
+import { checkObject, checkOptions } from '../../core/validate.js';
+import { BaseIOStream } from '../facade/base-iostream.js';
 import { codedError, nodeHooks } from './node-hooks.js';
 import { NodeStreamTransport } from './stream-transport.js';
 

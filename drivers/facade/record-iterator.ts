@@ -10,8 +10,8 @@
  * what one `Promise<Buffer>` per read costs. A record not buffered yet registers one pending
  * read with the stream and resolves `next()` from its settlement.
  */
-import { AlreadyReadingError, StreamClosedError } from '../core/errors.js';
-import type { StreamCore } from '../core/stream-core.js';
+import { AlreadyReadingError, StreamClosedError } from '../../core/errors.js';
+import type { StreamCore } from '../../core/stream-core.js';
 import { newPromise, release, taken } from './promise-slots.js';
 
 /** What the iterator needs of its stream: given by `BaseIOStream.readUntilIter`, internal. */

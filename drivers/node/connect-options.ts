@@ -3,10 +3,10 @@
  * `waitForHandshake`, the server's accept) and the deadline (`signal`, `timeout`) they share.
  * Internal to the Node drivers; the option types are re-exported from the root entry point.
  */
-import { invalidArgType, outOfRange, stateError } from '../core/errors.js';
-import { checkObject, describe } from '../core/validate.js';
+import { invalidArgType, outOfRange, stateError } from '../../core/errors.js';
+import { checkObject, describe } from '../../core/validate.js';
 import type * as tls from 'node:tls';
-import { checkSignal } from './read-options.js';
+import { checkSignal } from '../facade/read-options.js';
 
 /**
  * When to give up on a connection setup step. Either way the stream is closed, its socket

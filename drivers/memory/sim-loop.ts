@@ -5,9 +5,9 @@
  * every promise handler a task triggers has run before the next task starts. Nothing reads a
  * real clock or starts a real timer: the same seed and the same program give the same trace.
  */
-import { macrotask } from './transport.js';
-import { checkObject, describe } from '../core/validate.js';
-import { invalidArgType, outOfRange } from '../core/errors.js';
+import { macrotask } from '../facade/transport.js';
+import { checkObject, describe } from '../../core/validate.js';
+import { invalidArgType, outOfRange } from '../../core/errors.js';
 
 /** A seeded PRNG (mulberry32): floats in [0, 1). */
 export function seededRandom(seed: number): () => number {

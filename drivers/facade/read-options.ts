@@ -3,9 +3,9 @@
  * read, before anything changes (a bad option throws synchronously and leaves the stream as
  * it was).
  */
-import { invalidArgType } from '../core/errors.js';
-import { checkObject, describe } from '../core/validate.js';
-import type { StreamCoreOptions } from '../core/stream-core.js';
+import { invalidArgType } from '../../core/errors.js';
+import { checkObject, describe } from '../../core/validate.js';
+import type { StreamCoreOptions } from '../../core/options.js';
 import type { Scheduler } from './transport.js';
 
 /** Options every read accepts. */

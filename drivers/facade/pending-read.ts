@@ -1,0 +1,165 @@
+/**
+ * `PendingRead`: the handle of a stream's one pending read — the resolvers of its promise, or
+ * the Tornado-4.4 `callback` that takes its value instead, its `streamingCallback` and its
+ * abort `signal` — and how a read result reaches the caller: a promise, a queued callback, or
+ * (completed from the buffer) a resolved promise. {@link BaseIOStream} owns one; its public
+ * read methods validate, ask the core, and hand the outcome here.
+ *
+ * Scalars on one object made with the stream (no object per read): 10,000 idle streams, each
+ * with a read pending, should cost little.
+ */
+import { AlreadyReadingError, asError } from '../../core/errors.js';
+import type { StreamCore } from '../../core/stream-core.js';
+import type { ResolveRequestAction, StreamChunkAction } from '../../core/actions.js';
+import { CallbackQueue } from './callback-queue.js';
+import { newPromise, release, taken } from './promise-slots.js';
+import type { ReadOptions } from './read-options.js';
+import type { RecordPort } from './record-iterator.js';
+
+/** What the read handle needs of its stream (`BaseIOStream`; its `drain` is protected). */
+export interface ReadOwner {
+  /** Carries out the core's queued actions. */
+  drain(): void;
+  /** Closes the stream with `error` (a user callback threw). */
+  close(error: Error): void;
+}
+
+export class PendingRead {
+  /** Id of the pending read, 0 when none. */
+  id = 0;
+  private resolve: ((v: never) => void) | null = null;
+  private reject: ((e: unknown) => void) | null = null;
+  private callback: ((v: never) => void) | null = null;
+  // Typed over Uint8Array, not the stream's byte type: the handle is the same for every driver.
+  private streaming: ((chunk: Uint8Array) => void) | null = null;
+  private signal: AbortSignal | null = null;
+  /** Created on first use: an idle stream should cost little memory. */
+  private abortListener: (() => void) | null = null;
+  /** Tornado-style read callbacks waiting to run (made on first use). */
+  private callbacks: CallbackQueue | null = null;
+
+  constructor(private readonly core: StreamCore, private readonly owner: ReadOwner) {}
+
+  /** A read the core registered as pending: a promise, or (with `callback`) nothing. */
+  pending<T>(id: number, o: ReadOptions<T> | undefined, streaming: ((chunk: never) => void) | null): Promise<T> | undefined {
+    const callback = o?.callback;
+    let p: Promise<T> | undefined;
+    if (callback === undefined) {
+      p = newPromise<T>();
+      this.pend(id, taken.resolve, taken.reject, null);
+      release();
+    } else {
+      this.pend(id, null, null, callback as (v: never) => void);
+    }
+    this.streaming = streaming as ((chunk: Uint8Array) => void) | null;
+    const signal = o?.signal;
+    if (signal !== undefined) {
+      this.signal = signal;
+      signal.addEventListener('abort', (this.abortListener ??= () => { this.abort(); }), { once: true });
+    }
+    if (this.core.hasActions) this.owner.drain();
+    return p;
+  }
+
+  /** A read completed from the buffer: a resolved promise, or the callback queued. */
+  done<T>(value: T, o: ReadOptions<T> | undefined): Promise<T> | undefined {
+    if (this.core.hasActions) this.owner.drain(); // consuming may have resumed read-ahead
+    if (o === undefined || o.callback === undefined) return Promise.resolve(value);
+    this.queueCallback(o.callback as (v: never) => void, value);
+    return undefined;
+  }
+
+  /** A read whose signal was aborted before it started: rejected with the reason (a callback read: nothing). */
+  abortedEarly<T>(o: ReadOptions<T>): Promise<T> | undefined {
+    if (this.core.reading) throw new AlreadyReadingError();
+    if (o.callback !== undefined) return undefined;
+    return Promise.reject((o.signal as AbortSignal).reason);
+  }
+
+  /** The pending read settled (`a.id === this.id`). */
+  settle(a: ResolveRequestAction): void {
+    const callback = this.callback;
+    const resolve = this.resolve as (v: unknown) => void;
+    const reject = this.reject as (e: unknown) => void;
+    this.clear();
+    if (callback !== null) {
+      // A failure closed the stream, which reports it (error, close callback).
+      if (a.error === undefined) this.queueCallback(callback, a.value);
+    } else if (a.error !== undefined) {
+      reject(a.error);
+    } else {
+      resolve(a.value);
+    }
+  }
+
+  /** A chunk of the pending streaming read. */
+  streamChunk(a: StreamChunkAction): void {
+    const cb = this.streaming;
+    if (cb === null || a.id !== this.id) return;
+    const data = a.data;
+    // Never inside the call that started the read, and in arrival order: a microtask per
+    // chunk keeps both (the read's own settlement is queued after its chunks).
+    queueMicrotask(() => { this.callUser(cb, data); });
+  }
+
+  /** Runs a user callback; one that throws closes the stream with what it threw. */
+  callUser<T>(callback: (v: T) => void, value: T): void {
+    try {
+      callback(value);
+    } catch (err) {
+      this.owner.close(asError(err));
+    }
+  }
+
+  /** The record iterator's view of the stream (made once per iterator). */
+  recordPort(finish: () => void): RecordPort {
+    return {
+      pend: (id, onValue, onError) => {
+        this.pend(id, onValue, onError, null);
+        if (this.core.hasActions) this.owner.drain();
+      },
+      cancel: () => {
+        this.core.cancel(this.id);
+        this.clear();
+        this.owner.drain();
+      },
+      drain: () => { this.owner.drain(); },
+      finish,
+    };
+  }
+
+  private pend(id: number, resolve: ((v: never) => void) | null, reject: ((e: unknown) => void) | null,
+    callback: ((v: never) => void) | null): void {
+    this.id = id;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.callback = callback;
+  }
+
+  /** Queues a read callback with its value (the queue is made on first use). */
+  private queueCallback(callback: (v: never) => void, value: unknown): void {
+    (this.callbacks ??= new CallbackQueue((err) => { this.owner.close(asError(err)); })).push(callback, value);
+  }
+
+  private abort(): void {
+    const signal = this.signal;
+    if (signal === null || this.id === 0) return;
+    const reject = this.reject;
+    this.core.cancel(this.id);
+    this.clear();
+    reject?.(signal.reason);
+    this.owner.drain();
+  }
+
+  private clear(): void {
+    this.id = 0;
+    this.resolve = null;
+    this.reject = null;
+    this.callback = null;
+    this.streaming = null;
+    if (this.signal !== null) {
+      this.signal.removeEventListener('abort', this.abortListener as () => void);
+      this.signal = null;
+    }
+  }
+}
