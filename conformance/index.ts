@@ -20,6 +20,7 @@ import { closeCases } from './close.js';
 import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
 import { recordCases } from './records.js';
+import { eachCases } from './each.js';
 import { within } from './util.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
 
@@ -34,7 +35,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Required<Capabilities>> = Object.fre
 
 /** Every case of the suite for a driver whose transfers are limited to `maxTransfer` bytes. */
 export function conformanceCases(maxTransfer = DEFAULT_CAPABILITIES.maxTransfer): Case[] {
-  return [...readCases, ...recordCases, ...closeCases, ...limitCases, ...flowCases(maxTransfer)];
+  return [...readCases, ...recordCases, ...eachCases, ...closeCases, ...limitCases, ...flowCases(maxTransfer)];
 }
 
 /** Wraps `t` to count failed assertions (the summary needs them; tape does not expose them). */

@@ -57,7 +57,7 @@ const cpu = (r: ChildResult): number => r.cpuSeconds;
 export function buildCases(s: Sizes): Case[] {
   const cases: Case[] = [];
   const sock = (group: string, label: string, peer: PeerName, workload: Workload, extra: Partial<SocketCase> & Pick<SocketCase, 'unit' | 'metric'>): void => {
-    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : workload === 'w2push' ? '-push' : '';
+    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : workload === 'w2push' ? '-push' : workload === 'w2each' ? '-each' : '';
     cases.push({ kind: 'socket', id: `${group}/${peer}${suffix}`, group, label, peer, workload, bytes: 0, count: 0, ...extra });
   };
   const w1 = `W1 bulk ${s.w1Bytes / MiB} MiB, readBytes(64K, partial)`;
@@ -69,6 +69,7 @@ export function buildCases(s: Sizes): Case[] {
   sock('W2', w2, 'ours', 'w2', lines);
   sock('W2', w2, 'ours', 'w2cb', lines);
   sock('W2', w2, 'ours', 'w2iter', lines);
+  sock('W2', w2, 'ours', 'w2each', lines);
   sock('W2', w2, 'raw', 'w2', lines);
   sock('W2', w2, 'raw', 'w2sub', lines);
   sock('W2', w2, 'floor', 'w2', lines);

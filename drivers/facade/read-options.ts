@@ -65,6 +65,14 @@ export interface RecordIterOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link BaseIOStream.readUntilEach} (and `eachLine()`). */
+export interface RecordEachOptions {
+  /** As for `readUntil`: a record longer than this (delimiter included) fails the read. */
+  maxBytes?: number;
+  /** Aborting ends the read: it rejects with `signal.reason`, the slot is freed, no byte is lost. */
+  signal?: AbortSignal;
+}
+
 /** Read options that carry a `callback`: the read returns `undefined`. */
 export type WithCallback<O, T> = O & {
   /** Called with the result from a microtask (see {@link ReadOptions.callback}). */
