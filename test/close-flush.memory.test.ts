@@ -8,6 +8,7 @@
 import type { StreamCore } from '../core/stream-core.js';
 import { SimLoop, seededRandom, type MemoryIOStream } from '../drivers/memory/index.js';
 import { test, withTimeout } from './_support/harness.js';
+import { concat, isPrefix } from './_support/sim-protocol.js';
 
 const errCode = (e: unknown): unknown => (e as { code?: unknown } | null)?.code;
 const realCode = (e: unknown): unknown => errCode((e as { realError?: unknown } | null)?.realError);
@@ -16,13 +17,6 @@ const realCode = (e: unknown): unknown => errCode((e as { realError?: unknown } 
 function bytes(seed: number, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (seed * 131 + i * 7 + (i >>> 8)) & 0xff;
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
 }
 
@@ -191,7 +185,7 @@ async function runSeed(seed: number): Promise<string[]> {
   });
   const all = concat(stream);
   // D is a prefix of what was written: nothing lost in between, duplicated or reordered.
-  if (got.length > all.length || !got.every((x, i) => x === all[i])) fail(`the reader's ${got.length} bytes are not a prefix of the ${all.length} written`);
+  if (!isPrefix(got, all)) fail(`the reader's ${got.length} bytes are not a prefix of the ${all.length} written`);
   if (closeCallbacks !== 1) fail(`close callback ran ${closeCallbacks} times`);
   let firstRejected = -1;
   if (handedAtErrorClose >= 0 && a.error === userError) count('close(error) by the user');

@@ -24,7 +24,7 @@ export interface Transport {
    * reported, keep reporting: `sink.written(n)` as the bytes are taken, or `sink.error(err)` if
    * the transport fails first (a reset during the flush). The stream's writes settle on those
    * reports and its close callback waits for them, so a transport must end in one or the other
-   * (bound the wait, as the socket transport's 2 s without progress). Bytes or EOF arriving
+   * (bound the wait, as the socket transport does). Bytes or EOF arriving
    * after the close are ignored.
    *
    * Otherwise tear the transport down at once, dropping what it has not sent; nothing reported
