@@ -17,6 +17,7 @@
 import type { AnyStream, Assertions, Capabilities, Case, ConformanceOptions, TestFunction } from './types.js';
 import { readCases } from './reads.js';
 import { closeCases } from './close.js';
+import { closeWriteCases } from './close-writes.js';
 import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
 import { recordCases } from './records.js';
@@ -34,7 +35,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Required<Capabilities>> = Object.fre
 
 /** Every case of the suite for a driver whose transfers are limited to `maxTransfer` bytes. */
 export function conformanceCases(maxTransfer = DEFAULT_CAPABILITIES.maxTransfer): Case[] {
-  return [...readCases, ...recordCases, ...closeCases, ...limitCases, ...flowCases(maxTransfer)];
+  return [...readCases, ...recordCases, ...closeCases, ...closeWriteCases(maxTransfer), ...limitCases, ...flowCases(maxTransfer)];
 }
 
 /** Wraps `t` to count failed assertions (the summary needs them; tape does not expose them). */

@@ -67,6 +67,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private writeHandles: SettleQueue | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
+  /** Wakes the `[Symbol.asyncDispose]` calls waiting for the core's `closed`. */
+  private onClosed: () => void = noop;
 
   /** The sink a driver's transport reports into (after `attachTransport`). */
   protected readonly sink: TransportSink;
@@ -227,9 +229,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Writes `data` (strings are UTF-8) after everything written before. Resolves when its
-   * bytes were handed to the transport. Don't change `data` until then. Rejects with
-   * `StreamClosedError` on a closed stream and with `StreamBufferFullError` (queuing nothing)
-   * when it would take the unflushed bytes past `maxWriteBufferSize`. `callback` (Tornado
+   * bytes were handed to the transport. Don't change `data` until then. Rejects only when its
+   * bytes were not sent: `StreamClosedError` on a closed stream, after `close(error)` or a
+   * transport failure before they were confirmed (a clean `close()` flushes them);
+   * `StreamBufferFullError` (queuing nothing) past `maxWriteBufferSize`. `callback` (Tornado
    * style) runs when the promise resolves; the promise is then marked handled.
    */
   write(data: Uint8Array | string, callback?: () => void): Promise<void> {
@@ -249,8 +252,11 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve; a pending
-   * `readUntilClose` resolves unless `error` is given; everything else pending rejects with
-   * `StreamClosedError { realError: error }`. The close callback runs later, once.
+   * `readUntilClose` resolves unless `error` is given; other pending reads reject with
+   * `StreamClosedError { realError: error }`. Without `error`, earlier writes still go out (as
+   * `socket.end()` does) and resolve as the transport takes them (reject if it fails first);
+   * with `error`, writes not yet confirmed reject and are not sent. Later writes reject. The
+   * close callback runs later, once, after all of that settled.
    */
   close(error?: Error | null): void {
     this.core.close(error);
@@ -259,10 +265,12 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * `await using stream = ...`: closes the stream (cleanly) when the scope is left. Resolves
-   * once the operations pending at the close have settled.
+   * once the operations pending at the close have settled, the flushed writes included.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    if (this.closedSeen) return;
+    await new Promise<void>((resolve) => { const prev = this.onClosed; this.onClosed = () => { prev(); resolve(); }; });
   }
 
   /**
@@ -327,13 +335,15 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Ends this stream's use of its transport without closing the transport (STARTTLS hands it
-   * on). The stream is closed; its close callback does not run.
+   * on). The stream is closed; its close callback does not run. Writes not yet confirmed
+   * reject, as nothing reports them any more (`startTls` detaches only an idle stream).
    */
   protected detachTransport(): void {
     this.closeCallback = null;
     this.detached = true;
     this.transport = null;
     this.core.close();
+    this.core.abandonWrites();
     this.drain();
   }
 
@@ -360,12 +370,17 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
           break;
         case 'close-with-error':
           this.heldWrites = null;
-          if (this.transport !== null) this.transport.close(a.error);
-          else if (!this.detached) this.closedBeforeAttach(a.error);
+          if (this.transport !== null) {
+            this.transport.close(a.error);
+          } else {
+            if (!this.detached) this.closedBeforeAttach(a.error);
+            core.abandonWrites(a.error); // no transport will send what a clean close would flush
+          }
           break;
         case 'closed':
           this.closedSeen = true;
           if (this.closeCallback !== null) this.scheduleCloseCallback();
+          this.onClosed();
           break;
       }
     }

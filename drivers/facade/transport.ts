@@ -17,15 +17,28 @@ export interface Transport {
    */
   write(chunks: readonly Uint8Array[], byteLength: number): void;
   /**
-   * Close the transport: `error === null` is a clean close (flush what was handed over, then
-   * end), otherwise tear it down. After this the sink ignores whatever still comes.
+   * Close the transport. Called once; no `write` follows it.
+   *
+   * `error === null` is a clean close: send everything handed to `write` (the stream hands its
+   * queued writes over just before this call), then end. Until every byte handed over is
+   * reported, keep reporting: `sink.written(n)` as the bytes are taken, or `sink.error(err)` if
+   * the transport fails first (a reset during the flush). The stream's writes settle on those
+   * reports and its close callback waits for them, so a transport must end in one or the other
+   * (bound the wait, as the socket transport does). Bytes or EOF arriving
+   * after the close are ignored.
+   *
+   * Otherwise tear the transport down at once, dropping what it has not sent; nothing reported
+   * after this matters (the stream rejected every write not confirmed when it closed).
    */
   close(error: Error | null): void;
   /** Disable Nagle's algorithm where there is one. */
   setNoDelay?(value: boolean): void;
 }
 
-/** What a transport reports to the facade. Calls after the stream closed are ignored. */
+/**
+ * What a transport reports to the facade. After the stream closed, only `written` and `error`
+ * still count, and only while a clean close waits for its flush; every other call is ignored.
+ */
 export interface TransportSink {
   /** Bytes arrived. The stream keeps the reference: don't reuse the memory. */
   receive(data: Uint8Array): void;
