@@ -2,11 +2,11 @@
  * `npm run test:runtimes`: the packed package, as an adopter gets it, on every runtime it claims.
  *
  * 1. Installs the runtimes pinned in test/runtimes/package-lock.json (`npm ci --prefix
- *    test/runtimes`: Node 22 and 24, Bun, Deno; a nested install so no `node` bin lands in the
+ *    test/runtimes`: Node 22, 24 and 26, Bun, Deno; a nested install so no `node` bin lands in the
  *    root's node_modules/.bin, see test/runtimes/README.md).
  * 2. `npm pack`s the project and installs the tarball into a scratch directory.
  * 3. Builds probe.ts / browser.ts against that install (build.ts).
- * 4. Runs the probe on this machine's Node, Node 22, Node 24, Bun and Deno, and the browser probe
+ * 4. Runs the probe on this machine's Node, Node 22, 24 and 26, Bun and Deno, and the browser probe
  *    in headless Chromium (/usr/bin/chromium through playwright-core), each bounded in time.
  * 5. Prints a runtime × check matrix (passed/failed tests per cell), the failures, the time of
  *    each step, and last `runtimes: N passed, M failed`; exits non-zero if anything failed. A
@@ -69,6 +69,7 @@ function columns(): Column[] {
     },
     nodeCol('node22'),
     nodeCol('node24'),
+    nodeCol('node26'),
     {
       name: 'bun', checks: [...SERVER_CHECKS, 'web/Duplex.toWeb'], args: (p) => [p], expectVersion: pinned('@oven/bun-linux-x64'),
       ...installed(join(mods, '@oven', 'bun-linux-x64', 'bin', 'bun')),
@@ -294,7 +295,7 @@ async function main(): Promise<number> {
   const setupFailures: string[] = [];
   const results = new Map<string, Outcome>();
   try {
-    const install = await timed('npm ci --prefix test/runtimes (Node 22, Node 24, Bun, Deno)', () =>
+    const install = await timed('npm ci --prefix test/runtimes (Node 22, 24, 26, Bun, Deno)', () =>
       sh('npm', ['ci', '--prefix', here, '--no-audit', '--no-fund'], root));
     if (!install.ok) setupFailures.push(`npm ci --prefix test/runtimes failed:\n${install.out}`);
 
