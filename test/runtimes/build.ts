@@ -25,6 +25,7 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   'core/index.ts': 'sansio-iostream/core',
   'drivers/memory/index.ts': 'sansio-iostream/memory',
   'drivers/web/index.ts': 'sansio-iostream/web',
+  'drivers/facade/index.ts': 'sansio-iostream/facade',
   'conformance/index.ts': 'sansio-iostream/conformance',
 };
 
