@@ -81,7 +81,7 @@ async function closeAndCheck(t: Assertions, streams: readonly AnyStream[], check
   if (!checkContract) return;
   await turns(2);
   for (const s of streams) {
-    for (const v of driverContractViolations(s)) t.fail(`${v.code} ${v.rule}: ${v.message}`);
+    for (const v of driverContractViolations(s)) t.fail(`${v.code}: ${v.message}`);
   }
 }
 

@@ -106,21 +106,24 @@ class CheckingSink extends FacadeSink {
   }
 
   override receive(data: Uint8Array): void {
-    if (!this.owner.detached) {
-      const n = data.length;
-      if (this.closeState !== OPEN) {
-        this.afterClose += n;
-        if (this.afterClose > IN_FLIGHT_BYTES) {
-          this.report('receive-after-close', `${this.afterClose} bytes delivered after close() (at most ${IN_FLIGHT_BYTES} in flight)`);
-        }
-      } else if (this.paused) {
-        this.sincePause += n;
-        if (this.sincePause > IN_FLIGHT_BYTES) {
-          this.report('receive-while-paused', `${this.sincePause} bytes delivered after pause() (at most ${IN_FLIGHT_BYTES} in flight): pause() must stop delivery`);
-        }
+    // Judged by the state the delivery came in (the core may pause inside super.receive), and
+    // delivered before it is judged, so what a broken transport delivered stays visible.
+    const afterClose = this.closeState !== OPEN;
+    const whilePaused = this.paused;
+    super.receive(data);
+    if (this.owner.detached) return;
+    const n = data.length;
+    if (afterClose) {
+      this.afterClose += n;
+      if (this.afterClose > IN_FLIGHT_BYTES) {
+        this.report('receive-after-close', `${this.afterClose} bytes delivered after close() (at most ${IN_FLIGHT_BYTES} in flight)`);
+      }
+    } else if (whilePaused) {
+      this.sincePause += n;
+      if (this.sincePause > IN_FLIGHT_BYTES) {
+        this.report('receive-while-paused', `${this.sincePause} bytes delivered after pause() (at most ${IN_FLIGHT_BYTES} in flight): pause() must stop delivery`);
       }
     }
-    super.receive(data);
   }
 
   override written(n: number): void {
