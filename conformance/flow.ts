@@ -3,7 +3,7 @@
  * async iteration, the reading()/writing() flags, write ordering and UTF-8 strings.
  */
 import type { AnyStream, Case, CaseContext } from './types.js';
-import { dec, enc, errName, patternByte, sameBytes, settle, within, WAIT_MS, pattern, concat , send, readAll, sleep, waitFor } from './util.js';
+import { dec, enc, errName, expectThrow, patternByte, sameBytes, settle, within, WAIT_MS, pattern, concat , send, readAll, sleep, waitFor } from './util.js';
 import { IN_FLIGHT_BYTES } from '../drivers/facade/contract-check.js';
 
 const needEof = (c: { peerEof: boolean }): string | null => (c.peerEof ? null : 'driver cannot signal a clean EOF to the peer');
@@ -79,6 +79,23 @@ async function pausedTransportIsBounded({ t, pair, caps }: CaseContext): Promise
 
 export function flowCases(maxTransfer: number): Case[] {
   const cases: Case[] = [
+    {
+      behaviour: 'readableLength counts the bytes received and not yet read',
+      async run({ t, pair }) {
+        const [a, b] = await pair();
+        t.equal(b.readableLength, 0, '0 before anything arrived');
+        await a.write('0123456789');
+        await waitFor(() => b.readableLength === 10, 'the 10 bytes are buffered by read-ahead');
+        t.equal(dec(await b.readBytes(4)), '0123', 'a read takes from the buffer');
+        t.equal(b.readableLength, 6, 'the 6 left are counted');
+        const r = b.readUntil('\n');
+        t.equal(b.readableLength, 6, 'a pending read that is not satisfied takes nothing');
+        send(a, 'ab\n');
+        t.equal(dec(await r), '456789ab\n');
+        t.equal(b.readableLength, 0, 'all read');
+        expectThrow(t, () => { (b as { readableLength: number }).readableLength = 5; }, 'TypeError', null, 'assigning readableLength');
+      },
+    },
     {
       behaviour: 'read-ahead stops near readChunkSize: a paused transport delivers a bounded amount',
       run: pausedTransportIsBounded,

@@ -20,5 +20,5 @@ export {
 export type { StreamOptions } from '../../core/options.js';
 export {
   StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError, asError,
-  type ErrorCode, type CodedError,
+  type ErrorCode, type CodedError, type BufferLimit, type BufferFullDetails,
 } from '../../core/errors.js';
