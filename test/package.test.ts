@@ -92,6 +92,17 @@ test('package: ESM and CJS builds export the public names and share one class pe
   t.equal(facadeEsm.StreamClosedError, coreEsm.StreamClosedError, '/facade and /core export the same StreamClosedError');
 });
 
+test('package: deno.json (the JSR package) has package.json\'s version and the same entry points, on the same sources', (t) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; exports: Record<string, unknown> };
+  const jsr = JSON.parse(readFileSync(join(root, 'deno.json'), 'utf8')) as { version: string; exports: Record<string, string> };
+  t.equal(jsr.version, pkg.version, `version ${pkg.version}`);
+  t.deepEqual(Object.keys(jsr.exports).sort(), Object.keys(pkg.exports).filter((k) => k !== './package.json').sort(), 'the same subpaths');
+  const rollupInput: Record<string, string> = { '.': 'drivers/index.ts', './core': 'core/index.ts', './memory': 'drivers/memory/index.ts',
+    './web': 'drivers/web/index.ts', './facade': 'drivers/facade/index.ts', './conformance': 'conformance/index.ts' };
+  for (const [sub, file] of Object.entries(jsr.exports)) t.equal(file, `./${rollupInput[sub] ?? '?'}`, `${sub} is ${file}`);
+  t.end();
+});
+
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 /** Where the README's absolute links point: the repository named in package.json. */
 const REPO_URL = 'https://github.com/sansio-iostream/sansio-iostream';
