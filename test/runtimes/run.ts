@@ -13,7 +13,7 @@
  *    each step, and last `runtimes: N passed, M failed`; exits non-zero if anything failed. A
  *    runtime that is missing, does not start, reports another version, hangs or dies fails.
  *
- * Options: `--only=node22,deno` runs some columns; KEEP_SCRATCH=1 keeps the scratch directory.
+ * Options: `--only=node22,deno,jsr` runs some columns; KEEP_SCRATCH=1 keeps the scratch directory.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
