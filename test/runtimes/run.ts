@@ -14,6 +14,10 @@
  *    runtime that is missing, does not start, reports another version, hangs or dies fails.
  *
  * Options: `--only=node22,deno,jsr` runs some columns; KEEP_SCRATCH=1 keeps the scratch directory.
+ *
+ * Longer than ~400 lines, because it is one script whose parts (the columns, the process and
+ * browser runners, the JSR dry run, the matrix) share one result model and run in one order;
+ * split, each piece would be read only with the others.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
