@@ -14,6 +14,7 @@ import {
 import { DelimiterScan } from './delimiter-scan.js';
 import {
   AlreadyReadingError, StreamBufferFullError, StreamClosedError, UnsatisfiableReadError, invalidArgType, outOfRange,
+  type BufferFullDetails,
 } from './errors.js';
 import type { StreamCoreOptions } from './options.js';
 import { ReadBuffer, defaultAlloc, type Allocator } from './read-buffer.js';
@@ -310,7 +311,8 @@ export class StreamCore {
       this.push({
         type: 'resolve-request', id,
         error: new StreamBufferFullError(
-          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`),
+          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`,
+          { option: 'maxWriteBufferSize', limit: this.maxWriteBufferSize, bytes: this.writes.unflushed + bytes.length }),
       });
       return id;
     }
@@ -524,7 +526,7 @@ export class StreamCore {
         if (!this.readPartial && n > this.maxBufferSize) {
           // Fails however the bytes were split, even if read-ahead already holds them.
           this.fail(new StreamBufferFullError(
-            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`, this.overBuffer(n)));
           return;
         }
         const k = this.readyCount(n, this.readPartial);
@@ -543,7 +545,8 @@ export class StreamCore {
           const seen = end > cap ? `the match ends at ${end}` : `${buffer.length} bytes buffered`;
           this.fail(cap === max
             ? new UnsatisfiableReadError(`${what} not found within maxBytes (${max}): ${seen}`)
-            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`));
+            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`,
+              this.overBuffer(end > cap ? end : buffer.length)));
         }
         return;
       }
@@ -552,7 +555,7 @@ export class StreamCore {
           this.streamAll();
         } else if (buffer.length > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
-            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`, this.overBuffer(buffer.length)));
         }
         return;
       }
@@ -561,7 +564,7 @@ export class StreamCore {
         const want = target.length;
         if (!this.readPartial && want > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
-            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
+            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`, this.overBuffer(want)));
           return;
         }
         const k = this.readyCount(want, this.readPartial);
@@ -670,6 +673,11 @@ export class StreamCore {
     const id = this.readId;
     this.clearRead();
     this.push({ type: 'resolve-request', id, error });
+  }
+
+  /** The details of a read's StreamBufferFullError: it needed `bytes` buffered. */
+  private overBuffer(bytes: number): BufferFullDetails {
+    return { option: 'maxBufferSize', limit: this.maxBufferSize, bytes };
   }
 
   private clearRead(): void {
