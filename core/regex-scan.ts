@@ -17,9 +17,6 @@ export const defaultLatin1: Latin1Decoder = (bytes) => {
   return out;
 };
 
-/** How a regex is analysed (a parameter of {@link RegexScan} so tests can break it on purpose). */
-export type RegexAnalyser = (regex: RegExp) => RegexAnalysis;
-
 /**
  * The regexes one search runs: the user's (global, for `lastIndex` searches), its viability
  * regex and its probe.
@@ -31,11 +28,11 @@ interface Compiled extends RegexAnalysis {
 // Per regex object, compiled once: protocol code reads with the same regex again and again.
 const compiled = new WeakMap<RegExp, Compiled>();
 
-function compile(regex: RegExp, analyse: RegexAnalyser): Compiled {
-  let c = analyse === analyseRegex ? compiled.get(regex) : undefined;
+function compile(regex: RegExp): Compiled {
+  let c = compiled.get(regex);
   if (c === undefined) {
-    c = { search: new RegExp(regex.source, `${regex.flags.replace(/[gy]/g, '')}g`), ...analyse(regex) };
-    if (analyse === analyseRegex) compiled.set(regex, c);
+    c = { search: new RegExp(regex.source, `${regex.flags.replace(/[gy]/g, '')}g`), ...analyseRegex(regex) };
+    compiled.set(regex, c);
   }
   return c;
 }
@@ -98,15 +95,12 @@ export class RegexScan {
    * @param latin1 - decodes received bytes (one char per byte)
    * @param dropAt - decoded text before the restart point is dropped once it is this many chars
    *   and at least half of the text (a parameter so tests can exercise it with short texts)
-   * @param analyse - derives the viability regex and the probe (a parameter so tests can check
-   *   that a broken analysis is caught)
    */
-  constructor(private readonly latin1: Latin1Decoder, private readonly dropAt = DROP_AT,
-    private readonly analyse: RegexAnalyser = analyseRegex) {}
+  constructor(private readonly latin1: Latin1Decoder, private readonly dropAt = DROP_AT) {}
 
   /** Starts a new search for `regex` (what an earlier search learned is forgotten). */
   reset(regex: RegExp): void {
-    const c = compile(regex, this.analyse);
+    const c = compile(regex);
     this.regex = regex;
     this.search = c.search;
     this.viable = c.viable;
