@@ -24,7 +24,7 @@ import {
 } from './read-options.js';
 import { RecordIterator } from './record-iterator.js';
 import { SettleQueue } from './settle-queue.js';
-import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
+import { macrotask, rethrowLater, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
 export type {
   DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordIterOptions,
@@ -67,6 +67,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private writeHandles: SettleQueue | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
+  private closeCallbackRan = false; // one per stream
+  private readonly reportError: (error: unknown, stream: object) => void;
 
   /** The sink a driver's transport reports into (after `attachTransport`). */
   protected readonly sink: TransportSink;
@@ -85,6 +87,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (hooks.view) coreOptions.view = hooks.view;
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
+    this.reportError = hooks.reportError ?? rethrowLater;
     // The sink and the read handle reach the protected drain() through their owner interfaces.
     this.sink = new FacadeSink(this.core, this as unknown as SinkOwner);
     this.pendingRead = new PendingRead(this.core, this as unknown as ReadOwner);
@@ -268,12 +271,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   /**
    * Sets the function called once when the stream closes, after every operation pending at
    * the close has settled and its handlers have run (never inside `close()`). Set after the
-   * close, it still runs (on a later tick). `null` removes it.
+   * close, it still runs (on a later tick), unless one already ran: one per stream. `null`
+   * removes it. What it throws goes to {@link DriverHooks.reportError}.
    */
   setCloseCallback(callback: (() => void) | null): void {
     if (callback !== null && typeof callback !== 'function') {
       throw invalidArgType('close callback must be a function or null');
     }
+    if (this.closeCallbackRan) return;
     this.closeCallback = callback;
     if (callback !== null && this.closedSeen) this.scheduleCloseCallback();
   }
@@ -391,8 +396,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private scheduleCloseCallback(): void {
     this.schedule(() => {
       const cb = this.closeCallback;
+      if (cb === null) return;
       this.closeCallback = null;
-      if (cb !== null) cb();
+      this.closeCallbackRan = true;
+      try {
+        cb();
+      } catch (err) {
+        this.reportError(err, this);
+      }
     });
   }
 }

@@ -86,6 +86,12 @@ export interface DriverHooks {
   view?: StreamCoreOptions['view'];
   /** Where close callbacks run (default: `setImmediate`, or a zero timeout). */
   schedule?: Scheduler;
+  /**
+   * Reports what a close callback threw (`stream` is the stream it was set on). Default
+   * `rethrowLater`: thrown again from a fresh task, an uncaught exception. The Node drivers
+   * send it to the `onError` of the `TCPServer` that accepted the stream, when there is one.
+   */
+  reportError?: (error: unknown, stream: object) => void;
 }
 
 /** The options of a read, validated: throws a TypeError naming the bad option. */
