@@ -13,7 +13,7 @@ import { AlreadyReadingError, invalidArgType } from '../../core/errors.js';
 import type { StreamCoreOptions, StreamOptions } from '../../core/options.js';
 import { StreamCore } from '../../core/stream-core.js';
 import type { Action, ResolveRequestAction } from '../../core/actions.js';
-import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
+import { checkBoolean, checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
 import { chunksOf } from './chunk-iterator.js';
 import { FacadeSink, type SinkOwner } from './facade-sink.js';
 import { PendingRead, type ReadOwner } from './pending-read.js';
@@ -292,8 +292,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   /** What closed the stream (`null` while open or after a clean close). */
   get error(): Error | null { return this.core.error; }
 
-  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. */
+  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. `value` must be a boolean. */
   setNodelay(value: boolean): void {
+    checkBoolean(value, 'setNodelay(value)');
     this.transport?.setNoDelay?.(value);
   }
 
