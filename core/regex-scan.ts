@@ -58,7 +58,8 @@ const DROP_AT = 4096;
  * when the new bytes, with a seam of `probeBack` chars before them, hold a probe occurrence;
  * otherwise no match can have appeared since the last search and the arrival costs one probe
  * search over those chars. The viability regex then runs only once the text after the restart
- * point has doubled, so the text before it is still dropped, at O(1) amortised per byte. With a
+ * point has doubled, so the text before it is still dropped, at O(1) amortised per byte; and
+ * the decoded text, appended as a rope, is copied (flattened) only when a regex runs on it. With a
  * probe a read costs O(n), plus one regex run per arrival that brings a probe occurrence; without
  * one (`/\d+(?!\d)/`), one regex run per arrival as described above. Either way the result at
  * every arrival is exactly that of running the regex over the whole text.
@@ -83,12 +84,11 @@ export class RegexScan {
   private clear = 0;
   /** `end - from` after the viability regex last ran. */
   private span = 0;
-  /** The end of the text the last search looked at. */
-  private seen = 0;
-  /** The chars a probe occurrence that matters may lie in (decoded per search, then dropped). */
-  private window = '';
-  private readonly append = (chunk: Uint8Array): void => { this.text += this.latin1(chunk); };
-  private readonly appendWindow = (chunk: Uint8Array): void => { this.window += this.latin1(chunk); };
+  /** The last `probeBack` chars of the text (kept apart: slicing the text would flatten it). */
+  private seam = '';
+  /** The chars decoded by the current search. */
+  private fresh = '';
+  private readonly append = (chunk: Uint8Array): void => { this.fresh += this.latin1(chunk); };
 
   /**
    * A scanner with no search started ({@link RegexScan.reset} starts one).
@@ -113,29 +113,50 @@ export class RegexScan {
   /** End (exclusive) of the first match within the first `limit` buffered bytes, or -1. */
   find(buffer: ReadBuffer, limit = Infinity): number {
     const end = buffer.length < limit ? buffer.length : limit;
+    let have = this.textStart + this.text.length;
     // A search primed with a larger limit saw bytes this one may not: start over.
-    if (this.seen > end) this.restart();
-    this.seen = end;
+    if (have > end) {
+      this.restart();
+      have = 0;
+    }
+    // The new chars, decoded once. Appending them builds a rope that no regex flattens (copies)
+    // unless one runs over the text.
+    let fresh = '';
+    if (have < end) {
+      buffer.forEachChunk(this.append, have, end);
+      fresh = this.fresh;
+      this.fresh = '';
+      this.text += fresh;
+    }
     const probe = this.probe;
     if (probe !== null) {
       // A match new since the text ended at `clear` holds a probe occurrence ending past
-      // `clear - tail`, at or after `from` (see regex-shape.ts). Only those chars are decoded
-      // for the probe: the text the regex runs over is decoded when it runs, so a long text
-      // is not copied (flattened) on every arrival.
-      const start = this.clear - this.probeBack;
-      this.window = '';
-      buffer.forEachChunk(this.appendWindow, start > this.from ? start : this.from, end);
-      probe.lastIndex = 0;
-      const hit = probe.exec(this.window) !== null;
-      this.window = '';
+      // `clear - tail` (see regex-shape.ts): in the seam (the last `probeBack` chars before
+      // the new ones) and the new chars, when the last search ended where they begin.
+      const seam = this.seam;
+      const back = this.probeBack;
+      let hit = true;
+      if (this.clear === have) {
+        // In the new chars (flat: searched in place), or starting in the seam.
+        probe.lastIndex = 0;
+        hit = probe.exec(fresh) !== null;
+        if (!hit && seam.length > 0) {
+          probe.lastIndex = 0;
+          hit = probe.exec(seam + (fresh.length > back ? fresh.slice(0, back) : fresh)) !== null;
+        }
+      }
+      if (back > 0) {
+        this.seam = fresh.length >= back ? fresh.slice(fresh.length - back)
+          : seam.length + fresh.length <= back ? seam + fresh : (seam + fresh).slice(-back);
+      }
       if (!hit) {
         this.clear = end;
         // No regex run: `from` still moves on, but only once the text after it has doubled.
-        if (this.viable !== null && end - this.from >= 2 * this.span) this.advance(buffer, end);
+        if (this.viable !== null && end - this.from >= 2 * this.span) this.advance(end);
         return -1;
       }
     }
-    this.decode(buffer, end);
+    this.trim();
     const search = this.search;
     search.lastIndex = this.from - this.textStart;
     const m = search.exec(this.text);
@@ -144,26 +165,24 @@ export class RegexScan {
       return this.textStart + m.index + m[0].length;
     }
     this.clear = end;
-    if (this.viable !== null) this.advance(buffer, end);
+    if (this.viable !== null) this.advance(end);
     return -1;
   }
 
-  /** Brings `text` up to `end`, first dropping what lies well before the restart point. */
-  private decode(buffer: ReadBuffer, end: number): void {
+  /** Drops the text well before the restart point. */
+  private trim(): void {
     // Keep one char before the restart point: `\b`, `\B` and `^` (with `m`) look back at it.
     const keep = this.from > 0 ? this.from - 1 : 0;
     if (keep - this.textStart >= this.dropAt && (keep - this.textStart) * 2 >= this.text.length) {
       this.text = this.text.slice(keep - this.textStart);
       this.textStart = keep;
     }
-    const have = this.textStart + this.text.length;
-    if (have < end) buffer.forEachChunk(this.append, have, end);
   }
 
   /** Moves `from` to the leftmost position where a match may still begin. */
-  private advance(buffer: ReadBuffer, end: number): void {
+  private advance(end: number): void {
     const viable = this.viable as RegExp;
-    this.decode(buffer, end);
+    this.trim();
     viable.lastIndex = this.from - this.textStart;
     const v = viable.exec(this.text + MARKER);
     // No viable position at all (possible with `^` in `m` mode): none up to `end` either.
@@ -174,7 +193,7 @@ export class RegexScan {
   private restart(): void {
     this.text = '';
     this.textStart = 0;
-    this.seen = 0;
+    this.seam = '';
     this.from = 0;
     this.clear = 0;
     this.span = 0;
