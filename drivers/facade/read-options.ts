@@ -87,9 +87,9 @@ export interface DriverHooks {
   /** Where close callbacks run (default: `setImmediate`, or a zero timeout). */
   schedule?: Scheduler;
   /**
-   * Reports what a close callback threw (`stream` is the stream it was set on). Default
-   * `rethrowLater`: thrown again from a fresh task, an uncaught exception. The Node drivers
-   * send it to the `onError` of the `TCPServer` that accepted the stream, when there is one.
+   * Reports what a close callback threw (`stream` is the stream it was set on). By default it
+   * is thrown again from a fresh task, an uncaught exception (see docs/API.md). The Node
+   * drivers send it to the `onError` of the `TCPServer` that accepted the stream, if any.
    */
   reportError?: (error: unknown, stream: object) => void;
 }
