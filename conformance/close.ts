@@ -125,6 +125,22 @@ export const closeCases: Case[] = [
     },
   },
   {
+    behaviour: 'one close callback runs per stream: one set after it ran is never called',
+    async run({ t, pair }) {
+      const [, b] = await pair();
+      let first = 0;
+      let later = 0;
+      const ran = within(new Promise<void>((r) => { b.setCloseCallback(() => { first++; r(); }); }), WAIT_MS, 'close callback');
+      b.close();
+      await ran;
+      b.setCloseCallback(() => { later++; });
+      b.setCloseCallback(() => { later++; });
+      await turns(5);
+      t.equal(first, 1, 'the callback set before the close ran once');
+      t.equal(later, 0, 'callbacks set after it ran are not called');
+    },
+  },
+  {
     behaviour: 'peer EOF is a clean close',
     skip: needEof,
     async run({ t, pair }) {

@@ -18,7 +18,7 @@ import { AlreadyReadingError, invalidArgType } from '../../core/errors.js';
 import type { StreamCoreOptions, StreamOptions } from '../../core/options.js';
 import { StreamCore } from '../../core/stream-core.js';
 import type { Action, ResolveRequestAction } from '../../core/actions.js';
-import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
+import { checkBoolean, checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
 import { chunksOf } from './chunk-iterator.js';
 import type { SinkOwner } from './facade-sink.js';
 import { checkedTransport, newSink } from './contract-check.js';
@@ -30,7 +30,7 @@ import {
 } from './read-options.js';
 import { RecordIterator } from './record-iterator.js';
 import { SettleQueue } from './settle-queue.js';
-import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
+import { macrotask, rethrowLater, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
 export type {
   DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordIterOptions,
@@ -75,6 +75,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private closedSeen = false;
   /** Wakes the `[Symbol.asyncDispose]` calls waiting for the core's `closed`. */
   private onClosed: () => void = noop;
+  private closeCallbackRan = false; // one per stream
+  private readonly reportError: (error: unknown, stream: object) => void;
 
   /**
    * The sink a driver's transport reports into. It exists from the constructor on, before any
@@ -97,6 +99,7 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (hooks.view) coreOptions.view = hooks.view;
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
+    this.reportError = hooks.reportError ?? rethrowLater;
     // The sink and the read handle reach the protected drain() through their owner interfaces.
     // The driver-contract checker's sink while checks are on (contract-check.ts), chosen once here.
     this.sink = newSink(this.core, this as unknown as SinkOwner);
@@ -287,12 +290,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   /**
    * Sets the function called once when the stream closes, after every operation pending at
    * the close has settled and its handlers have run (never inside `close()`). Set after the
-   * close, it still runs (on a later tick). `null` removes it.
+   * close, it still runs (on a later tick), unless one already ran: one per stream. `null`
+   * removes it. What it throws goes to {@link DriverHooks.reportError}.
    */
   setCloseCallback(callback: (() => void) | null): void {
     if (callback !== null && typeof callback !== 'function') {
       throw invalidArgType('close callback must be a function or null');
     }
+    if (this.closeCallbackRan) return;
     this.closeCallback = callback;
     if (callback !== null && this.closedSeen) this.scheduleCloseCallback();
   }
@@ -313,8 +318,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    */
   get readableLength(): number { return this.core.readBufferSize; }
 
-  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. */
+  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. `value` must be a boolean. */
   setNodelay(value: boolean): void {
+    checkBoolean(value, 'setNodelay(value)');
     this.transport?.setNoDelay?.(value);
   }
 
@@ -425,8 +431,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private scheduleCloseCallback(): void {
     this.schedule(() => {
       const cb = this.closeCallback;
+      if (cb === null) return;
       this.closeCallback = null;
-      if (cb !== null) cb();
+      this.closeCallbackRan = true;
+      try {
+        cb();
+      } catch (err) {
+        this.reportError(err, this);
+      }
     });
   }
 }

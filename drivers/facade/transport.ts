@@ -97,3 +97,15 @@ export const macrotask: Scheduler = (() => {
   }
   return (fn: () => void) => { setTimeout(fn, 0); };
 })();
+
+/**
+ * The portable way an error that escaped user code is reported (the default of
+ * `DriverHooks.reportError`): thrown again from a fresh task, as an exception escaping an event
+ * listener is. Node and Bun then emit `'uncaughtException'` (fatal unless a listener handles
+ * it), Deno dispatches the global `'error'` event (fatal unless `preventDefault()`ed), browsers
+ * log it and dispatch `'error'` on the window. The stream itself is already closed and
+ * settled; nothing else the library runs waits on it.
+ */
+export function rethrowLater(error: unknown): void {
+  macrotask(() => { throw error; });
+}

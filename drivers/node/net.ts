@@ -5,6 +5,7 @@
 import * as net from 'node:net';
 import { StreamClosedError, invalidArgType, stateError } from '../../core/errors.js';
 import type { StreamOptions } from '../../core/options.js';
+import { checkBoolean } from '../../core/validate.js';
 import { BaseIOStream } from '../facade/base-iostream.js';
 import {
   checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
@@ -156,6 +157,7 @@ export class IOStream extends BaseIOStream<Buffer> {
    * socket is connected; `startTls` keeps the setting.
    */
   override setNodelay(value: boolean): void {
+    checkBoolean(value, 'setNodelay(value)'); // before it is kept for the socket to come
     this.noDelay = value;
     super.setNodelay(value);
   }
