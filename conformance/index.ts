@@ -19,6 +19,7 @@ import { readCases } from './reads.js';
 import { closeCases } from './close.js';
 import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
+import { heldCases } from './held.js';
 import { recordCases } from './records.js';
 import { within } from './util.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
@@ -29,12 +30,12 @@ export type { AnyStream, Assertions, Capabilities, Case, CaseContext, Conformanc
 export const DEFAULT_CAPABILITIES: Readonly<Required<Capabilities>> = Object.freeze({
   bidirectional: true,
   peerEof: true,
-  maxTransfer: 16 * 1024 * 1024,
+  maxTransfer: 64 * 1024 * 1024,
 });
 
 /** Every case of the suite for a driver whose transfers are limited to `maxTransfer` bytes. */
 export function conformanceCases(maxTransfer = DEFAULT_CAPABILITIES.maxTransfer): Case[] {
-  return [...readCases, ...recordCases, ...closeCases, ...limitCases, ...flowCases(maxTransfer)];
+  return [...readCases, ...recordCases, ...closeCases, ...limitCases, ...flowCases(maxTransfer), ...heldCases];
 }
 
 /** Wraps `t` to count failed assertions (the summary needs them; tape does not expose them). */

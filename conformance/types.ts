@@ -60,9 +60,10 @@ export interface Capabilities {
    */
   peerEof?: boolean;
   /**
-   * The most bytes one test may push through in each direction (default 16 MiB). A slow
-   * transport (one byte per delivery) lowers it: the bulk test then runs at this size and the
-   * full-size run is listed as skipped.
+   * The most bytes one test may push through in each direction (default 64 MiB). A slow
+   * transport (one byte per delivery) lowers it: the tests that move the most bytes (16 MiB
+   * both ways at once, 64 MiB behind held results) then run at this size, and a full-size run
+   * that cannot is listed as skipped.
    */
   maxTransfer?: number;
 }

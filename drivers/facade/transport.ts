@@ -29,6 +29,12 @@ export interface Transport {
 export interface TransportSink {
   /** Bytes arrived. The stream keeps the reference: don't reuse the memory. */
   receive(data: Uint8Array): void;
+  /**
+   * Bytes arrived in memory the transport reuses (one receive buffer for many streams): `data`
+   * is valid only during this call, and the stream copies what it keeps (straight into a
+   * pending `readInto` buffer when there is one). See `StreamCore.receiveTransient`.
+   */
+  receiveTransient(data: Uint8Array): void;
   /** The peer ended its side: a clean close. */
   eof(): void;
   /** The transport failed (reset, broken pipe, TLS error...): the stream closes with it. */

@@ -1,11 +1,15 @@
 /**
  * The {@link Transport} over a connected Node socket (`net.Socket` or `tls.TLSSocket`): the
  * shared {@link NodeStreamTransport} over the socket as one Duplex, with the socket's own
- * close (a lingering one), `setNoDelay`, and `detach` for STARTTLS.
+ * close (a lingering one), `setNoDelay`, and `detach` for STARTTLS. A plain socket reads into
+ * the process's one receive buffer where the runtime allows (`reused-receive.ts`), else through
+ * 'data' events.
  */
 import type * as net from 'node:net';
 import { NodeStreamTransport } from './stream-transport.js';
 import type { TransportSink } from '../facade/transport.js';
+import { codedError } from './node-hooks.js';
+import { isReceiveBuffer, receiveThroughSharedBuffer, type ReusedReceiver } from './reused-receive.js';
 
 /**
  * How long a clean close waits for the peer's FIN (while discarding input) before it
@@ -13,11 +17,31 @@ import type { TransportSink } from '../facade/transport.js';
  */
 export const LINGER_MS = 2000;
 
-export class SocketTransport extends NodeStreamTransport {
+export class SocketTransport extends NodeStreamTransport implements ReusedReceiver {
   private detached = false;
+  /** Reads arrive through `receivedInto` (the shared receive buffer), not 'data'. */
+  readonly reusesMemory: boolean;
 
-  constructor(readonly socket: net.Socket, sink: TransportSink) {
-    super(socket, socket, sink);
+  /**
+   * @param reuse - try the shared receive buffer (plain TCP/Unix sockets; a TLS socket's reads
+   *   are the TLS layer's, so `SSLIOStream` passes false)
+   */
+  constructor(readonly socket: net.Socket, sink: TransportSink, reuse = false) {
+    const onShared = reuse && receiveThroughSharedBuffer(socket, PENDING);
+    super(socket, socket, sink, !onShared);
+    this.reusesMemory = onShared;
+    if (onShared) receiveThroughSharedBuffer(socket, this);
+  }
+
+  /** One read into the shared receive buffer: a view valid only during this call. */
+  receivedInto(nread: number, buffer: Buffer): void {
+    if (this.closed) return; // a lingering close drops what still comes
+    if (!isReceiveBuffer(buffer) || nread > buffer.length) {
+      // A runtime that fills its own chunk instead of ours: refuse rather than read garbage.
+      this.fail(codedError('onread delivered a buffer other than the one given to it', 'ERR_INVALID_STATE'));
+      return;
+    }
+    this.sink.receiveTransient(nread === buffer.length ? buffer : buffer.subarray(0, nread));
   }
 
   /**
@@ -62,3 +86,6 @@ export class SocketTransport extends NodeStreamTransport {
     if (s.readableEnded && s.writableFinished) s.destroy();
   }
 }
+
+/** Holds a socket's place while its transport is being constructed (no read can come meanwhile). */
+const PENDING: ReusedReceiver = { receivedInto: () => {} };
