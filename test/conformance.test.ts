@@ -36,10 +36,13 @@ for (const chunking of ['whole', 'random'] as const) {
 }
 
 // ------------------------------------------------------------------ Node drivers
-// TCP and TLS: real loopback connections (test/_support/net-pair.ts). `tcp` reads into the
-// process's one receive buffer on both sides (onread: the client's socket is made with it, the
-// accepted one adopted); `tcp/data` forces 'data' events, the fallback of other runtimes.
+// TCP and TLS: real loopback connections (test/_support/net-pair.ts). `tcp`: the client's
+// socket reads into the process's one receive buffer (made with onread), the accepted one moves
+// there at its first pending readInto; `tcp/eager`: the accepted one is adopted as it attaches
+// (every read kind through the shared buffer on both sides); `tcp/data`: 'data' events only,
+// the fallback of other runtimes.
 runConformance(run, { name: 'tcp', makePair: (options) => tcpPair(options) });
+runConformance(run, { name: 'tcp/eager', makePair: (options) => withReceiveMode('eager', () => tcpPair(options)) });
 runConformance(run, { name: 'tcp/data', makePair: (options) => withReceiveMode('data', () => tcpPair(options)) });
 runConformance(run, { name: 'tls', makePair: (options) => tlsPair(options) });
 

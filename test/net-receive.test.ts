@@ -1,9 +1,10 @@
 /**
  * `IOStream`'s receive path through the process's one reused receive buffer
  * (`drivers/node/reused-receive.ts`): which sockets take it (created by `connect`: the public
- * `onread` option; given ones, accepted by a server or `TCPServer`: adopted), which fall back to
- * `'data'` and stay correct, read-ahead and pause on it, STARTTLS over it, and that every socket
- * shares one buffer. The conformance suite runs over both paths (`tcp`, `tcp/data`).
+ * `onread` option, from the start; given ones, accepted by a server or `TCPServer`: adopted at
+ * their first pending `readInto`, or at once in mode `eager`), which fall back to `'data'` and
+ * stay correct, read-ahead and pause on it, STARTTLS over it, and that every socket shares one
+ * buffer. The conformance suite runs over every path (`tcp`, `tcp/eager`, `tcp/data`).
  */
 import * as net from 'node:net';
 import { test, withTimeout } from './_support/harness.js';
@@ -35,7 +36,7 @@ function pattern(n: number, seed: number): Buffer {
 }
 
 test('reused receive: connect and accepted sockets read into one buffer shared by every stream', async (t) => {
-  const pairs = await Promise.all(Array.from({ length: 8 }, () => tcpPair()));
+  const pairs = await withReceiveMode('eager', () => Promise.all(Array.from({ length: 8 }, () => tcpPair())));
   try {
     const buffers = new Set<unknown>();
     for (const [c, s] of pairs) {
@@ -64,21 +65,28 @@ test('reused receive: connect and accepted sockets read into one buffer shared b
   }
 });
 
-test('reused receive: readInto over one buffer gets every byte, full and partial', async (t) => {
+test('reused receive: an accepted socket moves at its first readInto, mid-stream, losing nothing', async (t) => {
   const [c, s] = await tcpPair();
   try {
+    t.ok(reused(c), 'the connect side reads into the shared buffer from the start');
+    t.notOk(reused(s), "the accepted side starts on 'data'");
     const data = pattern(4 << 20, 3);
     void c.write(data);
-    const into = new Uint8Array(65536);
     const out = Buffer.allocUnsafe(data.length);
-    let at = 0;
+    // Some bytes through 'data' first (readBytes), then readInto while the bytes keep coming.
+    const head = await s.readBytes(100_000);
+    out.set(head, 0);
+    t.notOk(reused(s), "readBytes leaves it on 'data'");
+    const into = new Uint8Array(65536);
+    let at = head.length;
     for (let n = 0; at < data.length; n++) {
       const want = Math.min(into.length, data.length - at);
       const k = await s.readInto(into.subarray(0, want), { partial: n % 2 === 0 });
       out.set(into.subarray(0, k), at);
       at += k;
     }
-    t.ok(out.equals(data), '4 MiB intact through readInto');
+    t.ok(reused(s), 'a pending readInto moved it to the shared buffer');
+    t.ok(out.equals(data), '4 MiB intact across the switch, through readInto full and partial');
   } finally {
     c.close();
     s.close();
@@ -90,14 +98,16 @@ test('reused receive: TCPServer streams take it; with mode data they stay on dat
     let serverSide: IOStream | null = null;
     const server = await withReceiveMode(mode, () => serve(async (stream) => {
       serverSide = stream as IOStream;
-      await stream.write(await stream.readUntil('\n'));
+      const buf = new Uint8Array(6);
+      await stream.readInto(buf);
+      await stream.write(buf);
     }, { port: 0 }));
     try {
       const client = await withReceiveMode(mode, () => new IOStream().connect({ host: '127.0.0.1', port: server.port }));
       await client.write('hello\n');
       t.equal(String(await withTimeout(client.readUntil('\n'), WAIT_MS, 'echo')), 'hello\n', `${mode}: echo`);
       t.equal(reused(client), mode === 'auto', `${mode}: client path`);
-      t.equal(reused(serverSide as unknown as IOStream), mode === 'auto', `${mode}: accepted path`);
+      t.equal(reused(serverSide as unknown as IOStream), mode === 'auto', `${mode}: accepted path after its readInto`);
       client.close();
     } finally {
       await server.shutdown({ timeout: 1000 });
@@ -108,7 +118,10 @@ test('reused receive: TCPServer streams take it; with mode data they stay on dat
 test("reused receive: 'created' mode reads the connect side only; a socket with bytes already buffered stays on 'data'", async (t) => {
   const [c, s] = await withReceiveMode('created', () => tcpPair());
   t.ok(reused(c), 'created: the connect side is on it');
-  t.notOk(reused(s), 'created: the accepted side is not');
+  void c.write('ab');
+  const two = new Uint8Array(2);
+  await withTimeout(withReceiveMode('created', () => s.readInto(two)), WAIT_MS, 'readInto');
+  t.notOk(reused(s), 'created: the accepted side is not, even after a readInto');
   c.close();
   s.close();
   // A server socket that read before it was wrapped: its bytes sit in the socket, nothing to switch.
@@ -119,9 +132,9 @@ test("reused receive: 'created' mode reads the connect side only; a socket with 
   const socket = raw as unknown as net.Socket;
   client.write('early bytes\nlater\n');
   await until(() => socket.readableLength > 0, 'bytes buffered in the socket');
-  const stream = new IOStream(socket);
+  const stream = await withReceiveMode('eager', async () => new IOStream(socket));
   try {
-    t.notOk(reused(stream), "bytes already buffered by Node: stays on 'data'");
+    t.notOk(reused(stream), "bytes already buffered by Node: stays on 'data' (even in mode eager)");
     t.equal(String(await withTimeout(stream.readUntil('\n'), WAIT_MS, 'early')), 'early bytes\n', 'the buffered bytes come first');
     t.equal(String(await withTimeout(stream.readUntil('\n'), WAIT_MS, 'later')), 'later\n');
   } finally {
@@ -131,7 +144,7 @@ test("reused receive: 'created' mode reads the connect side only; a socket with 
 });
 
 test('reused receive: read-ahead stops near readChunkSize and the socket stops reading', async (t) => {
-  const [c, s] = await tcpPair({ readChunkSize: 4096 });
+  const [s, c] = await tcpPair({ readChunkSize: 4096 }); // s: the connect side, on the shared buffer
   try {
     t.ok(reused(s));
     const data = pattern(8 << 20, 5);
@@ -153,7 +166,7 @@ test('reused receive: read-ahead stops near readChunkSize and the socket stops r
 
 test('reused receive: STARTTLS hands an onread socket to TLS on both sides', async (t) => {
   const certs = testCerts();
-  const [c, s] = await tcpPair();
+  const [c, s] = await withReceiveMode('eager', () => tcpPair());
   try {
     t.ok(reused(c) && reused(s));
     await c.write('STARTTLS\n');
@@ -189,7 +202,7 @@ test('reused receive: a read delivered in a buffer other than the one given clos
 });
 
 test('reused receive: a clean close lingers on an onread socket until the peer FIN', async (t) => {
-  const [c, s] = await tcpPair();
+  const [c, s] = await withReceiveMode('eager', () => tcpPair());
   t.ok(reused(s));
   void c.write(pattern(1 << 20, 1)); // unread input on s: the close must not turn into a reset
   await until(() => bufferedBytes(s) > 0, 'input arrived');

@@ -70,6 +70,7 @@ export function buildCases(s: Sizes): Case[] {
   sock('W1', w1, 'ours', 'w1into', bulk);
   sock('W1', w1, 'raw', 'w1', bulk);
   sock('W1', w1, 'raw', 'w1into', bulk);
+  sock('W1', w1, 'floor', 'w1into', bulk);
   for (const peer of ['promise-socket', 'it-byte-stream', 'tornado'] as const) sock('W1', w1, peer, 'w1', bulk);
   sock('W1', w1, 'tornado', 'w1into', bulk);
   const w1c = `W1 bulk ${s.w1Bytes / MiB} MiB, receiver connects: readBytes(64K, partial); -readInto: readInto(one 64K buffer, partial)`;
@@ -77,6 +78,7 @@ export function buildCases(s: Sizes): Case[] {
   sock('W1-client', w1c, 'ours', 'w1cinto', bulk);
   sock('W1-client', w1c, 'raw', 'w1c', bulk);
   sock('W1-client', w1c, 'raw', 'w1cinto', bulk);
+  sock('W1-client', w1c, 'floor', 'w1cinto', bulk);
   sock('W1-client', w1c, 'tornado', 'w1c', bulk);
   sock('W1-client', w1c, 'tornado', 'w1cinto', bulk);
   const w2 = `W2 ${s.w2Lines / 1000}k lines of 32 B + CRLF, readUntil per line`;

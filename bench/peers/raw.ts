@@ -3,11 +3,11 @@
  * numeric `indexOf` per line, views where possible, one join for the big message. W1 also as
  * `onread` into one reused 64 KiB buffer, counting bytes and nothing else (the receive path's
  * limit): `w1cinto` with the public option on the socket it connects, `w1into` on the accepted
- * socket, switched the way `IOStream` switches one (the library's `reused-receive.ts`, the only
- * way onto `onread` for a socket `net.Server` made).
+ * socket, switched the way `IOStream` switches one at its first `readInto` (the library's
+ * `reused-receive.ts`, the only way onto `onread` for a socket `net.Server` made).
  */
 import * as net from 'node:net';
-import { receiveThroughSharedBuffer } from '../../drivers/node/reused-receive.js';
+import { switchToSharedBuffer } from '../../drivers/node/reused-receive.js';
 import { expect, runReceiver } from '../lib/receiver.js';
 import { LineLocator, LineSplitter, MessageAccumulator, NewlineSplitter } from '../lib/scan.js';
 
@@ -52,7 +52,7 @@ runReceiver({
   },
   async w1into(socket, p) {
     const total = await countReads(p.bytes, (count) => {
-      if (!receiveThroughSharedBuffer(socket, { receivedInto: count })) throw new Error('this Node cannot switch an accepted socket to onread');
+      if (!switchToSharedBuffer(socket, { receivedInto: count })) throw new Error('this Node cannot switch an accepted socket to onread');
       socket.resume();
       return socket;
     });

@@ -190,7 +190,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (o?.signal?.aborted) return this.pendingRead.abortedEarly(o);
     const n = this.core.tryReadInto(buf, o?.partial === true);
     if (n >= 0) return this.pendingRead.done(n, o);
-    return this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    const p = this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    this.transport?.bulkReadPending?.();
+    return p;
   }
 
   /**

@@ -23,6 +23,12 @@ export interface Transport {
   close(error: Error | null): void;
   /** Disable Nagle's algorithm where there is one. */
   setNoDelay?(value: boolean): void;
+  /**
+   * A `readInto` is waiting for bytes: a transport that can receive into memory it reuses
+   * (`TransportSink.receiveTransient`) and does not yet may switch to it now (the Node socket
+   * driver does for accepted sockets). Optional; called after `resume()`.
+   */
+  bulkReadPending?(): void;
 }
 
 /** What a transport reports to the facade. Calls after the stream closed are ignored. */

@@ -1,8 +1,8 @@
 /**
- * The receive path of `IOStream` through reused memory: every socket reads into **one 64 KiB
- * buffer per process** (per event loop: a worker has its own), with Node's `onread` option, and
- * hands the stream a view valid only during the call (`TransportSink.receiveTransient`), which
- * copies what it keeps — straight into a pending `readInto` target where there is one.
+ * The receive path of `IOStream` through reused memory: sockets read into **one 64 KiB buffer
+ * per process** (per event loop: a worker has its own), with Node's `onread` option, and hand
+ * the stream a view valid only during the call (`TransportSink.receiveTransient`), which copies
+ * what it keeps — straight into a pending `readInto` target where there is one.
  *
  * Why: bulk receive on Node is bounded by touching fresh memory, not by system calls. `'data'`
  * gives every read a new buffer, and memory the GC has not recycled yet costs page faults and
@@ -14,15 +14,17 @@
  * Two ways in, and the fallback:
  * - **Sockets the driver creates** (`IOStream.connect`): `new net.Socket({ onread })`, public
  *   since Node 12 ({@link createReceivingSocket}).
- * - **Sockets it is given** (`new IOStream(socket)`, so every socket `TCPServer` accepts):
- *   `net.Server` has no `onread` option, so {@link adoptSocket} switches an existing socket with
- *   what Node's own `onread` constructor code sets up: the socket's private `kBuffer`, `kBufferCb`
- *   and `kBufferGen` slots (found by their symbol descriptions) and its handle's
- *   `useUserBuffer()`. It does that only when every piece is there and nothing was read yet
- *   (nothing in the socket's readable buffer), with the handle stopped while it switches, and it
- *   is checked on Node 20, 22, 24 and 26 (test/net-receive.test.ts, test:runtimes). Anything
- *   missing or unexpected — another runtime's `node:net`, a future Node — leaves the socket on
- *   `'data'` events, which is always correct.
+ * - **Sockets it is given** (`new IOStream(socket)`, so every socket `TCPServer` accepts) start
+ *   on `'data'` and move when the stream's first `readInto` waits for bytes
+ *   ({@link switchToSharedBuffer} says why not at once). `net.Server` has no `onread` option, so
+ *   {@link adoptSocket} switches an existing socket with what Node's own `onread` constructor
+ *   code sets up: the socket's private `kBuffer`, `kBufferCb` and `kBufferGen` slots (found by
+ *   their symbol descriptions) and its handle's `useUserBuffer()`. It does that only when every
+ *   piece is there and nothing waits in the socket's readable buffer, with the handle stopped
+ *   while it switches (between two reads: JavaScript runs no read in between), and it is checked
+ *   on Node 20, 22, 24 and 26 (test/net-receive.test.ts, test:runtimes). Anything missing or
+ *   unexpected — another runtime's `node:net`, a future Node — leaves the socket on `'data'`
+ *   events, which is always correct.
  * - **Other runtimes** use `'data'`: Bun's `onread` hands over its own chunk, ignores the buffer
  *   function and `return false` (oven-sh/bun#33382), and Deno's `node:net` is its own code; a
  *   stream there is never switched, so nothing can be read out of a buffer that was not filled.
@@ -43,11 +45,13 @@ export interface ReusedReceiver {
 }
 
 /**
- * Which path sockets use: `auto` (default) — created sockets with `onread`, given sockets adopted
- * where possible; `created` — `onread` only on sockets the driver creates; `data` — `'data'`
- * events everywhere. For tests and measurements; not exported from the package.
+ * Which path sockets use: `auto` (default) — created sockets with `onread` from the start, given
+ * sockets on `'data'` until their first pending `readInto`, then adopted where possible;
+ * `eager` — given sockets adopted as soon as they attach; `created` — `onread` only on sockets
+ * the driver creates; `data` — `'data'` events everywhere. For tests and measurements; not
+ * exported from the package.
  */
-export type ReceiveMode = 'auto' | 'created' | 'data';
+export type ReceiveMode = 'auto' | 'eager' | 'created' | 'data';
 
 /** Node itself: Bun and Deno also set `process.versions.node`, so they are ruled out by name. */
 const isNode = typeof (process.versions as { bun?: string }).bun !== 'string'
@@ -155,13 +159,32 @@ function adoptSocket(socket: net.Socket): boolean {
 }
 
 /**
- * Puts `socket`'s reads on the reused receive buffer, delivered to `receiver`, and returns true;
- * or returns false and leaves the socket on `'data'` events. A socket made by
- * {@link createReceivingSocket} is on it already; another is adopted in `auto` mode.
+ * When a socket attaches: puts its reads on the reused receive buffer, delivered to `receiver`,
+ * and returns true; or returns false and leaves it on `'data'` events. A socket made by
+ * {@link createReceivingSocket} is on it already; another is adopted now only in `eager` mode
+ * (by default it waits for {@link switchToSharedBuffer}).
  */
 export function receiveThroughSharedBuffer(socket: net.Socket, receiver: ReusedReceiver): boolean {
   if (!isNode) return false;
-  if (!receivers.has(socket) && (mode !== 'auto' || !adoptSocket(socket))) return false;
+  if (!receivers.has(socket) && (mode !== 'eager' || !adoptSocket(socket))) return false;
+  receivers.set(socket, receiver);
+  return true;
+}
+
+/**
+ * A `readInto` is pending on a given socket that is still on `'data'`: adopts it now (`auto`
+ * and `eager` modes), delivering to `receiver`, and returns true; false leaves it on `'data'`
+ * (a later call may succeed: Node's readable may hold bytes now and none later).
+ *
+ * Why not at once: results of the other reads must be fresh memory anyway, and for them
+ * `'data'` (Node allocates each read's buffer itself) measured no worse, while a copy out of the
+ * shared buffer into memory allocated from JavaScript measured up to 2x the page faults on an
+ * accepted socket (V8 pretenured the short-lived results: `--no-allocation-site-pretenuring`
+ * removed the difference). So a stream moves to the shared buffer when it starts bulk reads
+ * into its own buffer, and an idle server stream stays exactly as it was.
+ */
+export function switchToSharedBuffer(socket: net.Socket, receiver: ReusedReceiver): boolean {
+  if (!isNode || (mode !== 'auto' && mode !== 'eager') || receivers.has(socket) || !adoptSocket(socket)) return false;
   receivers.set(socket, receiver);
   return true;
 }

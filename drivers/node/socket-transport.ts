@@ -9,7 +9,7 @@ import type * as net from 'node:net';
 import { NodeStreamTransport } from './stream-transport.js';
 import type { TransportSink } from '../facade/transport.js';
 import { codedError } from './node-hooks.js';
-import { isReceiveBuffer, receiveThroughSharedBuffer, type ReusedReceiver } from './reused-receive.js';
+import { isReceiveBuffer, receiveThroughSharedBuffer, switchToSharedBuffer, type ReusedReceiver } from './reused-receive.js';
 
 /**
  * How long a clean close waits for the peer's FIN (while discarding input) before it
@@ -20,17 +20,30 @@ export const LINGER_MS = 2000;
 export class SocketTransport extends NodeStreamTransport implements ReusedReceiver {
   private detached = false;
   /** Reads arrive through `receivedInto` (the shared receive buffer), not 'data'. */
-  readonly reusesMemory: boolean;
+  reusesMemory: boolean;
+  /** On 'data' now, and may move to the shared receive buffer at a pending `readInto`. */
+  private mayMove: boolean;
 
   /**
-   * @param reuse - try the shared receive buffer (plain TCP/Unix sockets; a TLS socket's reads
-   *   are the TLS layer's, so `SSLIOStream` passes false)
+   * @param reuse - use the shared receive buffer where possible (plain TCP/Unix sockets; a TLS
+   *   socket's reads are the TLS layer's, so `SSLIOStream` passes false)
    */
   constructor(readonly socket: net.Socket, sink: TransportSink, reuse = false) {
     const onShared = reuse && receiveThroughSharedBuffer(socket, PENDING);
     super(socket, socket, sink, !onShared);
     this.reusesMemory = onShared;
+    this.mayMove = reuse && !onShared;
     if (onShared) receiveThroughSharedBuffer(socket, this);
+  }
+
+  /** A `readInto` waits for bytes: a socket still on 'data' moves to the shared receive buffer. */
+  bulkReadPending(): void {
+    if (!this.mayMove || this.closed || !switchToSharedBuffer(this.socket, this)) return;
+    this.mayMove = false;
+    this.reusesMemory = true;
+    this.stopDataEvents();
+    // The switch stopped the handle; a flowing socket starts it again, now on the new buffer.
+    if (!this.socket.isPaused()) this.socket.resume();
   }
 
   /** One read into the shared receive buffer: a view valid only during this call. */

@@ -47,7 +47,7 @@ export class NodeStreamTransport implements Transport {
     protected readonly readable: Readable | null,
     protected readonly writable: Writable | null,
     protected readonly sink: TransportSink,
-    private readonly dataEvents = true,
+    private dataEvents = true,
   ) {
     this.oneStream = (writable as object | null) === readable;
     if (readable !== null) {
@@ -139,6 +139,13 @@ export class NodeStreamTransport implements Transport {
       r.off('close', this.onReadableClose);
     }
     if (this.writable !== null && !this.oneStream) this.writable.off('error', this.onError);
+  }
+
+  /** Stops reading through 'data' events: a subclass delivers the reads from now on. */
+  protected stopDataEvents(): void {
+    if (!this.dataEvents) return;
+    this.dataEvents = false;
+    this.readable?.off('data', this.onData);
   }
 
   /** The peer's end arrived after this transport was closed (a socket's lingering close waits for it). */

@@ -53,8 +53,20 @@ async function tcpPair(options: StreamOptions = {}): Promise<[IOStream, IOStream
   const server = new Promise<IOStream>((r) => { resolveServer = r; });
   const port = await acceptOnce((socket) => { resolveServer(new IOStream(socket, options)); });
   const client = await new IOStream(undefined, options).connect({ host: HOST, port });
-  return [client, await server];
+  const pair: [IOStream, IOStream] = [client, await server];
+  if (!pathNoted) {
+    // Which receive path ran here (drivers/node/reused-receive.ts): internal state, read to say so.
+    pathNoted = true;
+    const reused = pair.map((s) => (s as unknown as { transportRef?: { reusesMemory?: boolean } }).transportRef?.reusesMemory === true);
+    emit({
+      type: 'note', check: 'tcp/IOStream',
+      text: `receive path: connect side ${reused[0] ? 'onread into the shared buffer' : "'data' events"}, accepted side ${reused[1] ? 'onread (adopted)' : "'data' events"}`,
+    });
+  }
+  return pair;
 }
+let pathNoted = false;
+let byobNoted = false;
 
 /** Both ends of one loopback TCP connection as plain sockets. */
 async function socketPair(): Promise<[net.Socket, net.Socket]> {
@@ -144,7 +156,13 @@ async function denoPair(options: StreamOptions = {}): Promise<[WebIOStream, WebI
   const listener = deno.listen({ hostname: HOST, port: 0 });
   try {
     const [client, server] = await Promise.all([deno.connect({ hostname: HOST, port: listener.addr.port }), listener.accept()]);
-    return [WebIOStream.fromStreams(client, options), WebIOStream.fromStreams(server, options)];
+    const pair: [WebIOStream, WebIOStream] = [WebIOStream.fromStreams(client, options), WebIOStream.fromStreams(server, options)];
+    if (!byobNoted) {
+      byobNoted = true;
+      const byob = (pair[0] as unknown as { transport?: { byob?: boolean } }).transport?.byob === true;
+      emit({ type: 'note', check: 'web/Deno.connect', text: byob ? 'conn.readable read with a BYOB reader into reused memory' : 'conn.readable read with a default reader' });
+    }
+    return pair;
   } finally {
     listener.close();
   }
