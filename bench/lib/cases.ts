@@ -65,22 +65,18 @@ export function buildCases(s: Sizes): Case[] {
   // side: the socket is the stream's own, made with onread). Each with readBytes(64K, partial)
   // and readInto one reused 64K buffer; raw as 'data' and as onread into one reused buffer.
   const bulk = { bytes: s.w1Bytes, unit: 'MiB/s', metric: mibps(s.w1Bytes), rss: true };
-  const w1 = `W1 bulk ${s.w1Bytes / MiB} MiB, receiver accepts: readBytes(64K, partial); -readInto: readInto(one 64K buffer, partial)`;
-  sock('W1', w1, 'ours', 'w1', bulk);
-  sock('W1', w1, 'ours', 'w1into', bulk);
-  sock('W1', w1, 'raw', 'w1', bulk);
-  sock('W1', w1, 'raw', 'w1into', bulk);
-  sock('W1', w1, 'floor', 'w1into', bulk);
-  for (const peer of ['promise-socket', 'it-byte-stream', 'tornado'] as const) sock('W1', w1, peer, 'w1', bulk);
-  sock('W1', w1, 'tornado', 'w1into', bulk);
-  const w1c = `W1 bulk ${s.w1Bytes / MiB} MiB, receiver connects: readBytes(64K, partial); -readInto: readInto(one 64K buffer, partial)`;
-  sock('W1-client', w1c, 'ours', 'w1c', bulk);
-  sock('W1-client', w1c, 'ours', 'w1cinto', bulk);
-  sock('W1-client', w1c, 'raw', 'w1c', bulk);
-  sock('W1-client', w1c, 'raw', 'w1cinto', bulk);
-  sock('W1-client', w1c, 'floor', 'w1cinto', bulk);
-  sock('W1-client', w1c, 'tornado', 'w1c', bulk);
-  sock('W1-client', w1c, 'tornado', 'w1cinto', bulk);
+  const sides = [['W1', 'accepts', 'w1', 'w1into'], ['W1-client', 'connects', 'w1c', 'w1cinto']] as const;
+  for (const [group, who, bytesLoop, intoLoop] of sides) {
+    const label = `W1 bulk ${s.w1Bytes / MiB} MiB, receiver ${who}: readBytes(64K, partial); -readInto: readInto(one 64K buffer, partial)`;
+    sock(group, label, 'ours', bytesLoop, bulk);
+    sock(group, label, 'ours', intoLoop, bulk);
+    sock(group, label, 'raw', bytesLoop, bulk);
+    sock(group, label, 'raw', intoLoop, bulk);
+    sock(group, label, 'floor', intoLoop, bulk);
+    if (group === 'W1') for (const peer of ['promise-socket', 'it-byte-stream'] as const) sock(group, label, peer, bytesLoop, bulk);
+    sock(group, label, 'tornado', bytesLoop, bulk);
+    sock(group, label, 'tornado', intoLoop, bulk);
+  }
   const w2 = `W2 ${s.w2Lines / 1000}k lines of 32 B + CRLF, readUntil per line`;
   const lines = { count: s.w2Lines, unit: 'lines/s', metric: perSec(s.w2Lines) };
   sock('W2', w2, 'ours', 'w2', lines);

@@ -26,8 +26,8 @@
  *   the same minimal reader and returns `Promise.resolve({ value: line, done: false })` — what
  *   any async iterator of records cannot go below.
  */
-import * as net from 'node:net';
-import { switchToSharedBuffer } from '../../drivers/node/reused-receive.js';
+import type * as net from 'node:net';
+import { acceptedOnread, connectOnread } from '../lib/onread.js';
 import { LineTally, expect, runReceiver } from '../lib/receiver.js';
 import { LineSplitter } from '../lib/scan.js';
 
@@ -167,17 +167,12 @@ async function intoLoop(bytes: number, start: (callback: (n: number, buf: Buffer
 
 runReceiver({
   async w1into(socket, p) {
-    const total = await intoLoop(p.bytes, (callback) => {
-      if (!switchToSharedBuffer(socket, { receivedInto: callback })) throw new Error('this Node cannot switch an accepted socket to onread');
-      socket.resume();
-      return socket;
-    });
+    const total = await intoLoop(p.bytes, (callback) => acceptedOnread(socket, callback));
     expect('bytes', total, p.bytes);
     return total;
   },
   async w1cinto(port, p) {
-    const buffer = Buffer.allocUnsafe(65536);
-    const total = await intoLoop(p.bytes, (callback) => net.connect({ port, host: '127.0.0.1', onread: { buffer, callback } }));
+    const total = await intoLoop(p.bytes, (callback) => connectOnread(port, callback));
     expect('bytes', total, p.bytes);
     return total;
   },

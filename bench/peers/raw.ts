@@ -7,7 +7,7 @@
  * `reused-receive.ts`, the only way onto `onread` for a socket `net.Server` made).
  */
 import * as net from 'node:net';
-import { switchToSharedBuffer } from '../../drivers/node/reused-receive.js';
+import { acceptedOnread, connectOnread } from '../lib/onread.js';
 import { expect, runReceiver } from '../lib/receiver.js';
 import { LineLocator, LineSplitter, MessageAccumulator, NewlineSplitter } from '../lib/scan.js';
 
@@ -51,11 +51,7 @@ runReceiver({
     return total;
   },
   async w1into(socket, p) {
-    const total = await countReads(p.bytes, (count) => {
-      if (!switchToSharedBuffer(socket, { receivedInto: count })) throw new Error('this Node cannot switch an accepted socket to onread');
-      socket.resume();
-      return socket;
-    });
+    const total = await countReads(p.bytes, (count) => acceptedOnread(socket, count));
     expect('bytes', total, p.bytes);
     return total;
   },
@@ -67,8 +63,7 @@ runReceiver({
     return total;
   },
   async w1cinto(port, p) {
-    const buffer = Buffer.allocUnsafe(65536);
-    const total = await countReads(p.bytes, (count) => net.connect({ port, host: '127.0.0.1', onread: { buffer, callback: count } }));
+    const total = await countReads(p.bytes, (count) => connectOnread(port, count));
     expect('bytes', total, p.bytes);
     return total;
   },

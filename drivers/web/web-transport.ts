@@ -33,20 +33,9 @@ export interface ByteStreamReader {
   readonly closed: Promise<unknown>;
 }
 /** The part of a `ReadableStreamBYOBReader` the driver uses (a byte stream's). */
-export interface ByobStreamReader {
-  /** Fills (part of) `view`'s memory, transferring it: `value` is a new view on that same memory. */
-  read(view: Uint8Array): Promise<{
-    /** True once the stream has ended. */
-    done: boolean;
-    /** The bytes read, in the memory of the view given. */
-    value?: Uint8Array | undefined;
-  }>;
-  /** Ends reading. */
-  cancel(reason?: unknown): Promise<void>;
-  /** Gives the lock back. */
-  releaseLock(): void;
-  /** Settles when the stream closes or errors. */
-  readonly closed: Promise<unknown>;
+export interface ByobStreamReader extends Omit<ByteStreamReader, 'read'> {
+  /** Fills (part of) `view`'s memory, transferring it: the result's `value` is a new view on it. */
+  read(view: Uint8Array): ReturnType<ByteStreamReader['read']>;
 }
 
 /** The first and the largest size of a BYOB transport's receive buffer. */
