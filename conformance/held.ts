@@ -3,8 +3,9 @@
  * `onread`, a BYOB reader), but what a read hands out — `readBytes`, `readUntil`,
  * `readUntilRegex`, `readUntilClose`, streaming chunks, records — must stay as it was however
  * much is read after it. One case: hold 10,000 results of every kind, read 64 MiB more (the
- * driver's `maxTransfer` when lower) through `readInto` into one reused buffer and through
- * `readBytes`, then compare every held result with what was sent.
+ * driver's `maxTransfer` when lower: 16 MiB by default, so a driver declares 64 MiB to run the
+ * full size) through `readInto` into one reused buffer and through `readBytes`, then compare
+ * every held result with what was sent.
  */
 import type { AnyStream, Case, CaseContext } from './types.js';
 import { enc, patternByte, sameBytes, within, WAIT_MS } from './util.js';

@@ -35,7 +35,7 @@ export type TestFunction = (name: string, fn: (t: Assertions) => Promise<void>) 
  */
 export type AnyStream = Pick<BaseIOStream<Uint8Array>,
   'readBytes' | 'readUntil' | 'readUntilRegex' | 'readUntilClose' | 'readInto' | 'write' | 'close'
-  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'setNodelay' | 'readUntilIter' | 'lines'
+  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'readableLength' | 'setNodelay' | 'readUntilIter' | 'lines'
   | typeof Symbol.asyncIterator | typeof Symbol.asyncDispose>;
 
 /**
@@ -60,10 +60,9 @@ export interface Capabilities {
    */
   peerEof?: boolean;
   /**
-   * The most bytes one test may push through in each direction (default 64 MiB). A slow
-   * transport (one byte per delivery) lowers it: the tests that move the most bytes (16 MiB
-   * both ways at once, 64 MiB behind held results) then run at this size, and a full-size run
-   * that cannot is listed as skipped.
+   * The most bytes one test may push through in each direction (default 16 MiB). A slow
+   * transport (one byte per delivery) lowers it: the bulk test then runs at this size and the
+   * full-size run is listed as skipped.
    */
   maxTransfer?: number;
 }
@@ -78,6 +77,14 @@ export interface ConformanceOptions {
   capabilities?: Capabilities;
   /** Per-test bound in ms (default 15000): a hung test fails instead of hanging the run. */
   timeoutMs?: number;
+  /**
+   * Run every test with the facade's driver-contract checks on (default true): a stream whose
+   * transport breaks a rule of the Transport contract (`written()` inside `write()`, delivery
+   * after `pause()` or `close()`, more confirmed than written, a method that throws) fails the
+   * test with a `ERR_DRIVER_CONTRACT` message naming the rule. Streams not made by this package's
+   * facade (another copy of it) are not checked.
+   */
+  checkDriverContract?: boolean;
 }
 
 /** What a test body gets. */

@@ -74,7 +74,7 @@ export class RegexScan {
    * @param dropAt - decoded text before the restart point is dropped once it is this many chars
    *   and at least half of the text (a parameter so tests can exercise it with short texts)
    */
-  constructor(private readonly latin1: Latin1Decoder, private readonly dropAt = DROP_AT) {}
+  constructor(private readonly latin1: Latin1Decoder, private readonly dropAt: number = DROP_AT) {}
 
   /** Starts a new search for `regex` (what an earlier search learned is forgotten). */
   reset(regex: RegExp): void {

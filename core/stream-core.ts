@@ -14,6 +14,7 @@ import {
 import { DelimiterScan } from './delimiter-scan.js';
 import {
   AlreadyReadingError, StreamBufferFullError, StreamClosedError, UnsatisfiableReadError, invalidArgType, outOfRange,
+  type BufferFullDetails,
 } from './errors.js';
 import type { StreamCoreOptions } from './options.js';
 import { ReadBuffer, defaultAlloc, type Allocator } from './read-buffer.js';
@@ -69,6 +70,11 @@ export class StreamCore {
   private nextId = 1;
   private isClosed = false;
   private closeError: Error | null = null;
+  /**
+   * Closed cleanly with writes the transport has not confirmed yet: `closed` waits until
+   * `written()` confirms them all, or the transport fails (`receiveError`, `abandonWrites`).
+   */
+  private flushing = false;
   private transportReading = false;
 
   // The pending read, as scalars (no object per read).
@@ -295,6 +301,9 @@ export class StreamCore {
    * confirmed all its bytes through `written()`. The core keeps a reference: the caller must
    * not change `data` until then. On a closed stream, or past `maxWriteBufferSize`, the write is
    * refused: a rejecting `resolve-request` is queued and nothing else changes.
+   *
+   * A write rejects only when its bytes were not confirmed: a clean close still flushes it (see
+   * {@link close}); an error close, or a transport failure before the confirmation, rejects it.
    */
   write(data: Uint8Array | string): number {
     const bytes = toBytes(data, 'data');
@@ -307,7 +316,8 @@ export class StreamCore {
       this.push({
         type: 'resolve-request', id,
         error: new StreamBufferFullError(
-          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`),
+          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`,
+          { option: 'maxWriteBufferSize', limit: this.maxWriteBufferSize, bytes: this.writes.unflushed + bytes.length }),
       });
       return id;
     }
@@ -317,17 +327,26 @@ export class StreamCore {
     return id;
   }
 
-  /** The transport took `n` more bytes of what `write-these` handed it. */
+  /**
+   * The transport took `n` more bytes of what `write-these` handed it. Still counts after a
+   * clean close, until every flushed write is confirmed (then `closed` follows); ignored after
+   * an error close.
+   */
   written(n: number): void {
     checkSize(n, 'n');
-    if (this.isClosed) return;
+    if (this.isClosed && !this.flushing) return;
     const inFlight = this.writeQueue === null ? 0 : this.writeQueue.inFlight;
     if (n > inFlight) {
       throw outOfRange(`written(${n}) exceeds the ${inFlight} bytes in flight`);
     }
-    const batch = this.writes.written(n);
+    const writes = this.writeQueue as WriteQueue;
+    const batch = writes.written(n);
     this.settleWrites();
     if (batch !== undefined) this.pushWrite(batch);
+    if (this.flushing && !writes.pending) {
+      this.flushing = false;
+      this.push({ type: 'closed', error: this.closeError });
+    }
   }
 
   // ---------------------------------------------------------------- transport events
@@ -368,16 +387,46 @@ export class StreamCore {
     this.closeWith(null);
   }
 
-  /** The transport failed: the stream closes with `error` (sticky: every later operation gets it). */
+  /**
+   * The transport failed: the stream closes with `error` (sticky: every later operation gets it).
+   * After a clean close whose flush is still running, the flush fails: the writes not confirmed
+   * reject with `StreamClosedError { realError: error }`, `error` becomes the stream's error
+   * (when it was `null`), and `closed` follows. Ignored once nothing is waiting.
+   */
   receiveError(error: Error): void {
     if (!(error instanceof Error)) throw invalidArgType('receiveError expects an Error');
+    if (this.isClosed) {
+      if (this.flushing) {
+        if (this.closeError === null) this.closeError = error;
+        this.endFlush(error);
+      }
+      return;
+    }
     this.closeWith(error);
   }
 
   /**
+   * Nothing handed to the transport will be confirmed any more, and nothing went wrong on it:
+   * there was no transport (the stream closed before it was attached) or it was handed on
+   * (STARTTLS). On a closed stream, every write not yet confirmed rejects with
+   * `StreamClosedError { realError: error }` and a flush waiting for them ends (`closed`
+   * follows); the stream's `error` does not change. Does nothing on an open stream.
+   */
+  abandonWrites(error: Error | null = null): void {
+    if (this.flushing) this.endFlush(error);
+  }
+
+  /**
    * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve, a pending
-   * `readUntilClose` resolves when `error` is absent, every other pending request rejects with
+   * `readUntilClose` resolves when `error` is absent, every other pending read rejects with
    * `StreamClosedError { realError: error }`. Queues `close-with-error` then `closed`.
+   *
+   * Writes: a clean close (no `error`) flushes them: writes still queued are handed over at
+   * once in one more `write-these` (before `close-with-error`), each resolves as `written()`
+   * confirms its bytes, and `closed` comes only after the last one settled (resolved, or
+   * rejected when the transport fails first: {@link receiveError}). With `error`, every write
+   * not yet confirmed rejects now and `closed` follows at once. A peer's EOF closes cleanly;
+   * a read that breaks a limit closes with the limit error.
    */
   close(error?: Error | null): void {
     if (error !== undefined && error !== null && !(error instanceof Error)) {
@@ -505,7 +554,7 @@ export class StreamCore {
         if (!this.readPartial && n > this.maxBufferSize) {
           // Fails however the bytes were split, even if read-ahead already holds them.
           this.fail(new StreamBufferFullError(
-            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`, this.overBuffer(n)));
           return;
         }
         const k = this.readyCount(n, this.readPartial);
@@ -524,7 +573,8 @@ export class StreamCore {
           const seen = end > cap ? `the match ends at ${end}` : `${buffer.length} bytes buffered`;
           this.fail(cap === max
             ? new UnsatisfiableReadError(`${what} not found within maxBytes (${max}): ${seen}`)
-            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`));
+            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`,
+              this.overBuffer(end > cap ? end : buffer.length)));
         }
         return;
       }
@@ -533,7 +583,7 @@ export class StreamCore {
           this.streamAll();
         } else if (buffer.length > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
-            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`, this.overBuffer(buffer.length)));
         }
         return;
       }
@@ -542,7 +592,7 @@ export class StreamCore {
         const want = target.length;
         if (!this.readPartial && want > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
-            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
+            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`, this.overBuffer(want)));
           return;
         }
         if (want === 0) {
@@ -606,12 +656,34 @@ export class StreamCore {
       if (this.readKind === CLOSE && error === null) this.finishUntilClose();
       else this.rejectRead(new StreamClosedError(error));
     }
-    const ids = this.writeQueue === null ? [] : this.writeQueue.drainAll();
+    const writes = this.writeQueue;
+    if (writes !== null && writes.pending) {
+      if (error === null) {
+        // Flush: nothing comes after these, so the outbox need not wait for the batch in flight.
+        const batch = writes.flushAll();
+        if (batch !== undefined) this.pushWrite(batch);
+        this.flushing = writes.pending;
+      } else {
+        this.rejectWrites(error);
+      }
+    }
+    this.push({ type: 'close-with-error', error });
+    if (!this.flushing) this.push({ type: 'closed', error });
+  }
+
+  /** A clean close's flush is over without every write confirmed: reject the rest, then `closed`. */
+  private endFlush(error: Error | null): void {
+    this.flushing = false;
+    this.rejectWrites(error);
+    this.push({ type: 'closed', error: this.closeError });
+  }
+
+  /** Rejects every write not yet confirmed; the transport's confirmations no longer count. */
+  private rejectWrites(error: Error | null): void {
+    const ids = (this.writeQueue as WriteQueue).drainAll();
     for (let i = 0; i < ids.length; i++) {
       this.push({ type: 'resolve-request', id: ids[i] as number, error: new StreamClosedError(error) });
     }
-    this.push({ type: 'close-with-error', error });
-    this.push({ type: 'closed', error });
   }
 
   private consume(n: number): Uint8Array {
@@ -637,6 +709,11 @@ export class StreamCore {
     this.returnInto();
     this.clearRead();
     this.push({ type: 'resolve-request', id, error });
+  }
+
+  /** The details of a read's StreamBufferFullError: it needed `bytes` buffered. */
+  private overBuffer(bytes: number): BufferFullDetails {
+    return { option: 'maxBufferSize', limit: this.maxBufferSize, bytes };
   }
 
   private clearRead(): void {

@@ -8,6 +8,11 @@
  * `chunk-iterator.ts`.
  *
  * No Node built-in is imported here: the memory and web drivers ship this file to browsers.
+ *
+ * Longer than ~400 lines, on purpose: this is the public surface of every stream — each read
+ * with its three overloads and its TSDoc, the writes, the lifecycle — and what stays here is
+ * only that plus the drain of the core's actions. The machinery behind it is in the files
+ * named above; a new concept goes in a file of its own, not here.
  */
 import { AlreadyReadingError, invalidArgType } from '../../core/errors.js';
 import type { StreamCoreOptions, StreamOptions } from '../../core/options.js';
@@ -15,7 +20,8 @@ import { StreamCore } from '../../core/stream-core.js';
 import type { Action, ResolveRequestAction } from '../../core/actions.js';
 import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
 import { chunksOf } from './chunk-iterator.js';
-import { FacadeSink, type SinkOwner } from './facade-sink.js';
+import type { SinkOwner } from './facade-sink.js';
+import { checkedTransport, newSink } from './contract-check.js';
 import { PendingRead, type ReadOwner } from './pending-read.js';
 import { newPromise, release, taken } from './promise-slots.js';
 import {
@@ -67,8 +73,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private writeHandles: SettleQueue | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
+  /** Wakes the `[Symbol.asyncDispose]` calls waiting for the core's `closed`. */
+  private onClosed: () => void = noop;
 
-  /** The sink a driver's transport reports into (after `attachTransport`). */
+  /**
+   * The sink a driver's transport reports into. It exists from the constructor on, before any
+   * transport: a driver may build its transport with it and then attach that transport
+   * (`this.attachTransport(new MyTransport(port, this.sink))`); `attachTransport` returns it too.
+   */
   protected readonly sink: TransportSink;
 
   /**
@@ -86,7 +98,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
     // The sink and the read handle reach the protected drain() through their owner interfaces.
-    this.sink = new FacadeSink(this.core, this as unknown as SinkOwner);
+    // The driver-contract checker's sink while checks are on (contract-check.ts), chosen once here.
+    this.sink = newSink(this.core, this as unknown as SinkOwner);
     this.pendingRead = new PendingRead(this.core, this as unknown as ReadOwner);
     this.drain();
   }
@@ -229,9 +242,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Writes `data` (strings are UTF-8) after everything written before. Resolves when its
-   * bytes were handed to the transport. Don't change `data` until then. Rejects with
-   * `StreamClosedError` on a closed stream and with `StreamBufferFullError` (queuing nothing)
-   * when it would take the unflushed bytes past `maxWriteBufferSize`. `callback` (Tornado
+   * bytes were handed to the transport. Don't change `data` until then. Rejects only when its
+   * bytes were not sent: `StreamClosedError` on a closed stream, after `close(error)` or a
+   * transport failure before they were confirmed (a clean `close()` flushes them);
+   * `StreamBufferFullError` (queuing nothing) past `maxWriteBufferSize`. `callback` (Tornado
    * style) runs when the promise resolves; the promise is then marked handled.
    */
   write(data: Uint8Array | string, callback?: () => void): Promise<void> {
@@ -251,8 +265,11 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve; a pending
-   * `readUntilClose` resolves unless `error` is given; everything else pending rejects with
-   * `StreamClosedError { realError: error }`. The close callback runs later, once.
+   * `readUntilClose` resolves unless `error` is given; other pending reads reject with
+   * `StreamClosedError { realError: error }`. Without `error`, earlier writes still go out (as
+   * `socket.end()` does) and resolve as the transport takes them (reject if it fails first);
+   * with `error`, writes not yet confirmed reject and are not sent. Later writes reject. The
+   * close callback runs later, once, after all of that settled.
    */
   close(error?: Error | null): void {
     this.core.close(error);
@@ -261,10 +278,12 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * `await using stream = ...`: closes the stream (cleanly) when the scope is left. Resolves
-   * once the operations pending at the close have settled.
+   * once the operations pending at the close have settled, the flushed writes included.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    if (this.closedSeen) return;
+    await new Promise<void>((resolve) => { const prev = this.onClosed; this.onClosed = () => { prev(); resolve(); }; });
   }
 
   /**
@@ -288,6 +307,13 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   writing(): boolean { return this.core.writing; }
   /** What closed the stream (`null` while open or after a clean close). */
   get error(): Error | null { return this.core.error; }
+  /**
+   * Bytes received and not yet read (Node's `readable.readableLength`): what the next read is
+   * served from. Read-only; it counts bytes that arrived, never bytes still in the transport.
+   * Read-ahead keeps it near `readChunkSize` while no read is pending. A protocol that must not
+   * accept pipelined input (SMTP after `STARTTLS`, before its `220`) checks it is 0.
+   */
+  get readableLength(): number { return this.core.readBufferSize; }
 
   /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. */
   setNodelay(value: boolean): void {
@@ -305,7 +331,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    * Connects the facade to its transport and returns the sink the transport reports into.
    * Reads and writes issued before this wait: held writes go out now, in order.
    */
-  protected attachTransport(transport: Transport): TransportSink {
+  protected attachTransport(driverTransport: Transport): TransportSink {
+    const transport = checkedTransport(this.sink, driverTransport);
     this.transport = transport;
     if (this.core.closed) {
       transport.close(this.core.error);
@@ -329,13 +356,15 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Ends this stream's use of its transport without closing the transport (STARTTLS hands it
-   * on). The stream is closed; its close callback does not run.
+   * on). The stream is closed; its close callback does not run. Writes not yet confirmed
+   * reject, as nothing reports them any more (`startTls` detaches only an idle stream).
    */
   protected detachTransport(): void {
     this.closeCallback = null;
     this.detached = true;
     this.transport = null;
     this.core.close();
+    this.core.abandonWrites();
     this.drain();
   }
 
@@ -362,12 +391,17 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
           break;
         case 'close-with-error':
           this.heldWrites = null;
-          if (this.transport !== null) this.transport.close(a.error);
-          else if (!this.detached) this.closedBeforeAttach(a.error);
+          if (this.transport !== null) {
+            this.transport.close(a.error);
+          } else {
+            if (!this.detached) this.closedBeforeAttach(a.error);
+            core.abandonWrites(a.error); // no transport will send what a clean close would flush
+          }
           break;
         case 'closed':
           this.closedSeen = true;
           if (this.closeCallback !== null) this.scheduleCloseCallback();
+          this.onClosed();
           break;
       }
     }

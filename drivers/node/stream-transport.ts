@@ -23,14 +23,21 @@ export function brokenPipe(cause?: unknown): Error {
   return Object.assign(err, { syscall: 'write' });
 }
 
+const noop = (): void => {};
+
 function isGoneError(err: Error): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END';
 }
 
 export class NodeStreamTransport implements Transport {
-  /** The facade closed this transport (or it was handed on): nothing more is reported. */
+  /** The facade closed this transport (or it was handed on): no bytes or EOF are reported. */
   protected closed = false;
+  /**
+   * Closed cleanly: write callbacks and errors are still reported, so the writes the close
+   * flushes settle on what Node says of them (they resolve, or reject if the flush fails).
+   */
+  protected flushing = false;
   /** An error was reported: later ones and a following 'close' are not. */
   private failed = false;
   /** The read and write sides are one Duplex (a socket). */
@@ -94,11 +101,13 @@ export class NodeStreamTransport implements Transport {
 
   /**
    * Closes both sides. Clean: the bytes already handed over still go out, then the write side
-   * ends (a child sees EOF on its stdin); reading stops at once. With an error: both destroyed.
+   * ends (a child sees EOF on its stdin); reading stops at once; their write callbacks and a
+   * failure on the way are still reported. With an error: both destroyed, nothing reported.
    */
   close(error: Error | null): void {
     if (this.closed) return;
     this.closed = true;
+    this.flushing = error === null;
     const r = this.readable;
     const w = this.writable;
     if (error !== null) {
@@ -130,6 +139,7 @@ export class NodeStreamTransport implements Transport {
    */
   protected release(): void {
     this.closed = true;
+    this.flushing = false;
     const r = this.readable;
     if (r !== null) {
       r.pause();
@@ -151,9 +161,19 @@ export class NodeStreamTransport implements Transport {
   /** The peer's end arrived after this transport was closed (a socket's lingering close waits for it). */
   protected endedAfterClose(): void {}
 
-  /** Reports `err` once, unless closed. */
+  /** Bytes handed to the writable whose write callbacks have not come yet. */
+  protected get bytesDue(): number {
+    let n = 0;
+    for (const size of this.writeSizes ?? []) n += size;
+    return n;
+  }
+
+  /** Called after each write callback reported during a clean close (a subclass bounds the flush). */
+  protected flushProgress: () => void = noop;
+
+  /** Reports `err` once, unless closed (with an error, or handed on). */
   protected fail(err: Error): void {
-    if (this.closed || this.failed) return;
+    if ((this.closed && !this.flushing) || this.failed) return;
     this.failed = true;
     this.sink.error(err);
   }
@@ -162,8 +182,14 @@ export class NodeStreamTransport implements Transport {
   private writeCallback(): (err?: Error | null) => void {
     return (this.onWritten ??= (err?: Error | null): void => {
       const n = (this.writeSizes as number[]).shift() as number;
-      if (err != null) this.fail(isGoneError(err) ? brokenPipe(err) : err);
-      else if (!this.closed) this.sink.written(n);
+      if (err != null) {
+        this.fail(isGoneError(err) ? brokenPipe(err) : err);
+      } else if (!this.closed) {
+        this.sink.written(n);
+      } else if (this.flushing) {
+        this.sink.written(n);
+        this.flushProgress();
+      }
     });
   }
 

@@ -139,7 +139,7 @@ export class WebTransport implements Transport {
         if (value.length > 0) this.sink.receiveTransient(value);
       }
     } catch (err) {
-      this.fail(err);
+      if (this.closing === null) this.fail(err); // reading ended at the close
     } finally {
       this.pumping = false;
     }
@@ -169,8 +169,9 @@ export class WebTransport implements Transport {
         if (this.writerDone) return;
         const chunk = this.outbox.shift() as Uint8Array;
         // Not awaited: writes queue in order inside the stream; `ready` is the backpressure.
+        // Reported after a clean close too: the close waits for these (or for the failure).
         this.writer.write(chunk).then(
-          () => { if (this.closing === null) this.sink.written(chunk.length); },
+          () => { if (!(this.closing instanceof Error)) this.sink.written(chunk.length); },
           (err: unknown) => { this.fail(err); },
         );
       }
@@ -189,8 +190,9 @@ export class WebTransport implements Transport {
     this.writer.close().then(cancel, cancel);
   }
 
+  /** Reports a failure, unless torn down by `close(error)` (a clean close's flush may still fail). */
   private fail(err: unknown): void {
-    if (this.closing !== null) return;
+    if (this.closing instanceof Error) return;
     this.sink.error(asError(err));
   }
 }
