@@ -20,6 +20,7 @@ import { closeCases } from './close.js';
 import { closeWriteCases } from './close-writes.js';
 import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
+import { heldCases } from './held.js';
 import { recordCases } from './records.js';
 import { turns, within } from './util.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
@@ -36,7 +37,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Required<Capabilities>> = Object.fre
 
 /** Every case of the suite for a driver whose transfers are limited to `maxTransfer` bytes. */
 export function conformanceCases(maxTransfer = DEFAULT_CAPABILITIES.maxTransfer): Case[] {
-  return [...readCases, ...recordCases, ...closeCases, ...closeWriteCases(maxTransfer), ...limitCases, ...flowCases(maxTransfer)];
+  return [...readCases, ...recordCases, ...closeCases, ...closeWriteCases(maxTransfer), ...limitCases, ...flowCases(maxTransfer), ...heldCases];
 }
 
 /** Wraps `t` to count failed assertions (the summary needs them; tape does not expose them). */

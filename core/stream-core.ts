@@ -85,6 +85,8 @@ export class StreamCore {
   private readStreaming = false;
   private readMaxBytes = -1;
   private readTarget: Uint8Array | null = null;
+  /** Bytes of a pending `readInto` already copied into its target (given back if it fails). */
+  private intoFilled = 0;
   private streamedAny = false;
   /** A scan a failed `tryReadUntil`/`tryReadUntilRegex` left valid for the `readX` that follows. */
   private primedScan: Uint8Array | RegExp | null = null;
@@ -115,8 +117,8 @@ export class StreamCore {
   get reading(): boolean { return this.readId !== 0; }
   /** True while written bytes are not yet confirmed by `written()`. */
   get writing(): boolean { return this.writeQueue !== null && this.writeQueue.unflushed > 0; }
-  /** Unread bytes buffered. */
-  get readBufferSize(): number { return this.buffer.length; }
+  /** Unread bytes buffered (those a pending `readInto` already holds included: they are not read yet). */
+  get readBufferSize(): number { return this.buffer.length + this.intoFilled; }
   /** Bytes accepted by `write` and not yet confirmed. */
   get writeBufferSize(): number { return this.writeQueue === null ? 0 : this.writeQueue.unflushed; }
   /** Id of the pending read, or 0. */
@@ -256,8 +258,10 @@ export class StreamCore {
 
   /**
    * Fills `buf` (`partial`: with 1..buf.length bytes as soon as any are there); the result is
-   * the count. Bytes are copied into `buf` only when the read completes, so a cancelled
-   * `readInto` loses nothing; the cost is that `buf.length` must fit in `maxBufferSize`.
+   * the count. Bytes are copied into `buf` as they arrive (straight from a
+   * {@link receiveTransient} view: the bulk path), and a read that is cancelled or fails gives
+   * the bytes it holds back to the buffer, so nothing is lost (`buf`'s content is then
+   * unspecified). A non-partial `buf.length` must fit in `maxBufferSize`.
    */
   readInto(buf: Uint8Array, opts?: { partial?: boolean }): number {
     checkBuffer(buf);
@@ -284,6 +288,7 @@ export class StreamCore {
    */
   cancel(id: number): boolean {
     if (id === 0 || id !== this.readId) return false;
+    this.returnInto();
     this.clearRead();
     this.updateInterest();
     return true;
@@ -352,6 +357,28 @@ export class StreamCore {
     if (this.isClosed || data.length === 0) return;
     this.buffer.push(data);
     if (this.readId !== 0) this.progress();
+    this.updateInterest();
+  }
+
+  /**
+   * Bytes arrived in memory the transport reuses (a receive buffer shared by its streams):
+   * `data` is valid only during this call. The core copies what it keeps — straight into a
+   * pending `readInto` target where there is one, so a loop of `readInto` over one buffer
+   * touches no fresh memory; the rest into a new array (`alloc`), so every other read's result
+   * is still memory that is never refilled. Same results as {@link receive} for the same bytes.
+   */
+  receiveTransient(data: Uint8Array): void {
+    checkBuffer(data, 'data');
+    const n = data.length;
+    if (this.isClosed || n === 0) return;
+    // A pending readInto has taken every buffered byte already (progress), so these come next.
+    const taken = this.readKind === INTO && this.buffer.length === 0 ? this.fillInto(data) : 0;
+    if (taken < n) {
+      const kept = this.alloc(n - taken);
+      kept.set(taken === 0 ? data : data.subarray(taken));
+      this.buffer.push(kept);
+      if (this.readId !== 0) this.progress();
+    }
     this.updateInterest();
   }
 
@@ -495,6 +522,7 @@ export class StreamCore {
     this.readStreaming = streaming;
     this.readMaxBytes = maxBytes;
     this.readTarget = target;
+    this.intoFilled = 0;
     this.streamedAny = false;
     this.progress();
     if (this.readId === id && this.isClosed) {
@@ -567,12 +595,19 @@ export class StreamCore {
             `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`, this.overBuffer(want)));
           return;
         }
-        const k = this.readyCount(want, this.readPartial);
-        if (k >= 0) {
-          buffer.copyOut(target, 0, k);
-          this.afterConsume();
-          this.resolveRead(k);
+        if (want === 0) {
+          this.resolveRead(0);
+          return;
         }
+        // Into the target as the bytes come (returnInto gives them back if the read fails).
+        const have = buffer.length;
+        if (have === 0) return;
+        const filled = this.intoFilled;
+        const k = have < want - filled ? have : want - filled;
+        buffer.copyOut(target, filled, k);
+        this.intoFilled = filled + k;
+        this.afterConsume();
+        if (this.readPartial || this.intoFilled === want) this.resolveRead(this.intoFilled);
         return;
       }
       default:
@@ -671,6 +706,7 @@ export class StreamCore {
 
   private rejectRead(error: Error): void {
     const id = this.readId;
+    this.returnInto();
     this.clearRead();
     this.push({ type: 'resolve-request', id, error });
   }
@@ -684,6 +720,36 @@ export class StreamCore {
     this.readId = 0;
     this.readKind = NONE;
     this.readTarget = null;
+    this.intoFilled = 0;
+  }
+
+  /**
+   * Copies `data` (the head of what arrived) into the pending `readInto` target after the bytes
+   * it holds, and completes the read when that satisfies it. Returns how many bytes it took.
+   */
+  private fillInto(data: Uint8Array): number {
+    const target = this.readTarget as Uint8Array;
+    const filled = this.intoFilled;
+    const room = target.length - filled;
+    const k = data.length < room ? data.length : room;
+    target.set(k === data.length ? data : data.subarray(0, k), filled);
+    this.intoFilled = filled + k;
+    if (this.readPartial || this.intoFilled === target.length) this.resolveRead(this.intoFilled);
+    return k;
+  }
+
+  /**
+   * A pending `readInto` that ends without completing (cancelled, closed, failed) gives back the
+   * bytes it holds: they become the buffer's head again. The buffer is empty then — while a
+   * `readInto` is pending, every arriving byte goes into its target — so a push keeps the order.
+   */
+  private returnInto(): void {
+    const filled = this.intoFilled;
+    if (filled === 0 || this.readKind !== INTO) return;
+    this.intoFilled = 0;
+    const back = this.alloc(filled);
+    back.set((this.readTarget as Uint8Array).subarray(0, filled));
+    this.buffer.push(back);
   }
 
   /** Emits want-read / pause-read on a change of whether the transport should deliver bytes. */

@@ -9,7 +9,7 @@ import { memoryPair } from '../drivers/memory/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PipeIOStream } from '../drivers/node/pipe.js';
 import type { StreamOptions } from '../core/options.js';
-import { tcpPair, tlsPair } from './_support/net-pair.js';
+import { tcpPair, tlsPair, withReceiveMode } from './_support/net-pair.js';
 
 const SEED = process.env['SEED'] !== undefined ? Number(process.env['SEED']) : 20261125;
 const run = test as unknown as TestFunction;
@@ -27,9 +27,24 @@ for (const chunking of ['whole', 'byte', 'random'] as const) {
   });
 }
 
+// Delivered through one reused receive buffer that is overwritten after each delivery
+// (receiveTransient, what the Node socket drivers do with onread): a stream that kept a view of
+// it instead of a copy fails here.
+runConformance(run, {
+  name: `memory/random/reused-receive seed=${SEED}`,
+  makePair: async (options) => memoryPair({ ...options, chunking: 'random', seed: SEED, reuseReceiveBuffer: true }),
+  capabilities: BIG,
+});
+
 // ------------------------------------------------------------------ Node drivers
-// TCP and TLS: real loopback connections (test/_support/net-pair.ts).
+// TCP and TLS: real loopback connections (test/_support/net-pair.ts). `tcp`: the client's
+// socket reads into the process's one receive buffer (made with onread), the accepted one moves
+// there at its first pending readInto; `tcp/eager`: the accepted one is adopted as it attaches
+// (every read kind through the shared buffer on both sides); `tcp/data`: 'data' events only,
+// the fallback of other runtimes.
 runConformance(run, { name: 'tcp', makePair: (options) => tcpPair(options), capabilities: BIG });
+runConformance(run, { name: 'tcp/eager', makePair: (options) => withReceiveMode('eager', () => tcpPair(options)) });
+runConformance(run, { name: 'tcp/data', makePair: (options) => withReceiveMode('data', () => tcpPair(options)) });
 runConformance(run, { name: 'tls', makePair: (options) => tlsPair(options), capabilities: BIG });
 
 // Pipes: a pair is two `cat` children, one per direction, so both ends are real pipes:

@@ -192,8 +192,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Fills `buf` and resolves with the count (`partial`: 1..buf.length as soon as any bytes
-   * are there). Bytes are copied into `buf` only when the read completes, so an aborted
-   * `readInto` leaves them buffered. With `callback`, returns `undefined`.
+   * are there). Bytes go into `buf` as they arrive (on Node straight from one reused receive
+   * buffer: the bulk path, touching no fresh memory); an aborted or failed `readInto` gives
+   * them back to the stream, so no byte is lost, though `buf` may have been written. With
+   * `callback`, returns `undefined`.
    */
   readInto(buf: Uint8Array, opts: WithCallback<ReadIntoOptions, number>): void;
   readInto(buf: Uint8Array, opts?: WithoutCallback<ReadIntoOptions>): Promise<number>;
@@ -206,7 +208,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (o?.signal?.aborted) return this.pendingRead.abortedEarly(o);
     const n = this.core.tryReadInto(buf, o?.partial === true);
     if (n >= 0) return this.pendingRead.done(n, o);
-    return this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    const p = this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    this.transport?.bulkReadPending?.();
+    return p;
   }
 
   /**

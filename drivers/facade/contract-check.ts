@@ -111,8 +111,20 @@ class CheckingSink extends FacadeSink {
     const afterClose = this.closeState !== OPEN;
     const whilePaused = this.paused;
     super.receive(data);
+    this.judgeDelivery(data.length, afterClose, whilePaused);
+  }
+
+  override receiveTransient(data: Uint8Array): void {
+    const afterClose = this.closeState !== OPEN;
+    const whilePaused = this.paused;
+    const n = data.length; // read now: the view is valid only during the call
+    super.receiveTransient(data);
+    this.judgeDelivery(n, afterClose, whilePaused);
+  }
+
+  /** The in-flight rules for a delivery of `n` bytes made in the given state. */
+  private judgeDelivery(n: number, afterClose: boolean, whilePaused: boolean): void {
     if (this.owner.detached) return;
-    const n = data.length;
     if (afterClose) {
       this.afterClose += n;
       if (this.afterClose > IN_FLIGHT_BYTES) {
@@ -186,6 +198,10 @@ class CheckedTransport implements Transport {
 
   setNoDelay(value: boolean): void {
     this.guard('setNoDelay', () => { this.inner.setNoDelay?.(value); });
+  }
+
+  bulkReadPending(): void {
+    this.guard('bulkReadPending', () => { this.inner.bulkReadPending?.(); });
   }
 
   private guard(method: string, call: () => void): void {

@@ -67,6 +67,12 @@ export interface Transport {
   close(error: Error | null): void;
   /** Disable Nagle's algorithm where there is one. */
   setNoDelay?(value: boolean): void;
+  /**
+   * A `readInto` is waiting for bytes: a transport that can receive into memory it reuses
+   * (`TransportSink.receiveTransient`) and does not yet may switch to it now (the Node socket
+   * driver does for accepted sockets). Optional; called after `resume()`.
+   */
+  bulkReadPending?(): void;
 }
 
 /**
@@ -77,6 +83,12 @@ export interface Transport {
 export interface TransportSink {
   /** Bytes arrived. The stream keeps the reference: don't reuse the memory. */
   receive(data: Uint8Array): void;
+  /**
+   * Bytes arrived in memory the transport reuses (one receive buffer for many streams): `data`
+   * is valid only during this call, and the stream copies what it keeps (straight into a
+   * pending `readInto` buffer when there is one). See `StreamCore.receiveTransient`.
+   */
+  receiveTransient(data: Uint8Array): void;
   /** The peer ended its side: a clean close. */
   eof(): void;
   /** The transport failed (reset, broken pipe, TLS error...): the stream closes with it. */

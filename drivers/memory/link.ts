@@ -15,6 +15,9 @@ import type { SimScheduler } from './sim-loop.js';
 /** How written bytes are split on delivery. */
 export type Chunking = 'whole' | 'byte' | 'random';
 
+/** What a reused receive buffer is overwritten with after each delivery. */
+const SCRIBBLE = 0xa5;
+
 /** Bytes a single delivery task may hand over before yielding to other tasks. */
 const BURST = 64 * 1024;
 
@@ -48,6 +51,8 @@ export class Link {
   private writerFailed = false;
   reader: TransportSink | null = null;
   writer: TransportSink | null = null;
+  /** The reused receive buffer of a `reuse` link (grown to the largest piece). */
+  private scratch = new Uint8Array(0);
 
   constructor(
     private readonly loop: SimScheduler,
@@ -56,6 +61,8 @@ export class Link {
     private readonly capacity: number,
     private readonly faultAfter: number,
     private readonly faultIsReset: boolean,
+    /** Deliver through one reused buffer (`receiveTransient`), scribbled over after each delivery. */
+    private readonly reuse = false,
   ) {}
 
   /**
@@ -146,10 +153,9 @@ export class Link {
     let burst = 0;
     while (this.confirmed > this.delivered && this.readerReading && !this.readerClosed && burst < BURST) {
       const size = Math.min(this.pieceSize(), this.confirmed - this.delivered);
-      const piece = this.queue.take(size);
       this.delivered += size;
       burst += size;
-      reader.receive(piece);
+      this.hand(reader, size);
     }
     if (this.readerClosed) return;
     this.confirm(); // delivering made room
@@ -165,6 +171,24 @@ export class Link {
     }
     this.kick();
   };
+
+  /**
+   * Hands the next `size` queued bytes to `reader`: as they are, or — `reuse` — copied into the
+   * link's one receive buffer and given as a view valid only during the call (what the Node
+   * socket drivers do with `onread`). That buffer is overwritten right after, so a stream that
+   * kept a reference to it instead of a copy reads garbage and the conformance suite sees it.
+   */
+  private hand(reader: TransportSink, size: number): void {
+    if (!this.reuse) {
+      reader.receive(this.queue.take(size));
+      return;
+    }
+    if (this.scratch.length < size) this.scratch = new Uint8Array(Math.max(size, 2 * this.scratch.length));
+    const view = this.scratch.subarray(0, size);
+    this.queue.copyOut(view, 0, size);
+    reader.receiveTransient(view);
+    view.fill(SCRIBBLE);
+  }
 
   private fault(reader: TransportSink): void {
     this.dead = true;

@@ -11,6 +11,7 @@ import {
   checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SocketTransport } from './socket-transport.js';
+import { createReceivingSocket } from './reused-receive.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
 import {
   abortReason, armDeadline, checkConnectOptions, type ConnectOptions, type StartTlsOptions,
@@ -89,7 +90,7 @@ export class IOStream extends BaseIOStream<Buffer> {
     if (opts?.signal?.aborted === true) return this.abortEarly(abortReason(opts.signal));
     if (opts?.serverHostname !== undefined) this.host = opts.serverHostname;
     else if ('port' in address) this.host = address.host ?? 'localhost';
-    const socket = this.sock ?? new net.Socket();
+    const socket = this.sock ?? createReceivingSocket();
     this.sock = socket;
     this.disarm = armDeadline(opts, 'IOStream.connect', (err) => { this.close(err); });
     return this.waitConnect(socket, address);
@@ -187,7 +188,7 @@ export class IOStream extends BaseIOStream<Buffer> {
   }
 
   private attachSocket(socket: net.Socket): void {
-    const transport = new SocketTransport(socket, this.sink);
+    const transport = new SocketTransport(socket, this.sink, true);
     this.transportRef = transport;
     transport.setNoDelay(this.noDelay);
     this.attachTransport(transport);

@@ -1,12 +1,15 @@
 /**
  * The {@link Transport} over a connected Node socket (`net.Socket` or `tls.TLSSocket`): the
  * shared {@link NodeStreamTransport} over the socket as one Duplex, with the socket's own
- * close (a lingering one), `setNoDelay`, and `detach` for STARTTLS.
+ * close (a lingering one), `setNoDelay`, and `detach` for STARTTLS. A plain socket reads into
+ * the process's one receive buffer where the runtime allows (`reused-receive.ts`), else through
+ * 'data' events.
  */
 import type * as net from 'node:net';
 import { codedError } from './node-hooks.js';
 import { NodeStreamTransport } from './stream-transport.js';
 import type { TransportSink } from '../facade/transport.js';
+import { isReceiveBuffer, receiveThroughSharedBuffer, switchToSharedBuffer, type ReusedReceiver } from './reused-receive.js';
 
 /**
  * How long a clean close waits for the peer's FIN (while discarding input) once our bytes
@@ -25,11 +28,44 @@ export const FLUSH_MS_PER_MIB = 1000;
 
 const noop = (): void => {};
 
-export class SocketTransport extends NodeStreamTransport {
+export class SocketTransport extends NodeStreamTransport implements ReusedReceiver {
   private detached = false;
+  /** Reads arrive through `receivedInto` (the shared receive buffer), not 'data'. */
+  reusesMemory: boolean;
+  /** On 'data' now, and may move to the shared receive buffer at a pending `readInto`. */
+  private mayMove: boolean;
 
-  constructor(readonly socket: net.Socket, sink: TransportSink) {
-    super(socket, socket, sink);
+  /**
+   * @param reuse - use the shared receive buffer where possible (plain TCP/Unix sockets; a TLS
+   *   socket's reads are the TLS layer's, so `SSLIOStream` passes false)
+   */
+  constructor(readonly socket: net.Socket, sink: TransportSink, reuse = false) {
+    const onShared = reuse && receiveThroughSharedBuffer(socket, PENDING);
+    super(socket, socket, sink, !onShared);
+    this.reusesMemory = onShared;
+    this.mayMove = reuse && !onShared;
+    if (onShared) receiveThroughSharedBuffer(socket, this);
+  }
+
+  /** A `readInto` waits for bytes: a socket still on 'data' moves to the shared receive buffer. */
+  bulkReadPending(): void {
+    if (!this.mayMove || this.closed || !switchToSharedBuffer(this.socket, this)) return;
+    this.mayMove = false;
+    this.reusesMemory = true;
+    this.stopDataEvents();
+    // The switch stopped the handle; a flowing socket starts it again, now on the new buffer.
+    if (!this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** One read into the shared receive buffer: a view valid only during this call. */
+  receivedInto(nread: number, buffer: Buffer): void {
+    if (this.closed) return; // a lingering close drops what still comes
+    if (!isReceiveBuffer(buffer) || nread > buffer.length) {
+      // A runtime that fills its own chunk instead of ours: refuse rather than read garbage.
+      this.fail(codedError('onread delivered a buffer other than the one given to it', 'ERR_INVALID_STATE'));
+      return;
+    }
+    this.sink.receiveTransient(nread === buffer.length ? buffer : buffer.subarray(0, nread));
   }
 
   /**
@@ -94,3 +130,6 @@ export class SocketTransport extends NodeStreamTransport {
     if (s.readableEnded && s.writableFinished) s.destroy();
   }
 }
+
+/** Holds a socket's place while its transport is being constructed (no read can come meanwhile). */
+const PENDING: ReusedReceiver = { receivedInto: () => {} };

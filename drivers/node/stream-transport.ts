@@ -3,7 +3,8 @@
  * Writable (a socket is one Duplex, a child process two streams, a pipe end one or the other).
  *
  * Read side: 'data' events with the Readable paused whenever the stream doesn't want bytes, so
- * Node buffers at most its high-water mark. Write side: each batch from the core is written
+ * Node buffers at most its high-water mark — or, for a socket reading into the shared receive
+ * buffer (`reused-receive.ts`), no 'data' listener: the subclass delivers the reads itself. Write side: each batch from the core is written
  * corked and acknowledged by one write callback (Node runs write callbacks in order and never
  * inside `write()`), so at most one batch waits in the Writable (backpressure) and no closure
  * is made per write. Errors from either stream, at any time, are reported once and are never
@@ -45,16 +46,21 @@ export class NodeStreamTransport implements Transport {
   private writeSizes: number[] | null = null;
   private onWritten: ((err?: Error | null) => void) | null = null;
 
+  /**
+   * @param dataEvents - read through 'data' events (false: the subclass delivers the reads, and
+   *   only 'end', 'error' and 'close' are listened to)
+   */
   constructor(
     protected readonly readable: Readable | null,
     protected readonly writable: Writable | null,
     protected readonly sink: TransportSink,
+    private dataEvents = true,
   ) {
     this.oneStream = (writable as object | null) === readable;
     if (readable !== null) {
       guardStream(readable);
       readable.pause(); // before 'data': adding the listener would otherwise start the flow
-      readable.on('data', this.onData);
+      if (dataEvents) readable.on('data', this.onData);
       readable.on('end', this.onEnd);
       readable.on('error', this.onError);
       readable.on('close', this.onReadableClose);
@@ -137,12 +143,19 @@ export class NodeStreamTransport implements Transport {
     const r = this.readable;
     if (r !== null) {
       r.pause();
-      r.off('data', this.onData);
+      if (this.dataEvents) r.off('data', this.onData);
       r.off('end', this.onEnd);
       r.off('error', this.onError);
       r.off('close', this.onReadableClose);
     }
     if (this.writable !== null && !this.oneStream) this.writable.off('error', this.onError);
+  }
+
+  /** Stops reading through 'data' events: a subclass delivers the reads from now on. */
+  protected stopDataEvents(): void {
+    if (!this.dataEvents) return;
+    this.dataEvents = false;
+    this.readable?.off('data', this.onData);
   }
 
   /** The peer's end arrived after this transport was closed (a socket's lingering close waits for it). */
