@@ -12,6 +12,7 @@ const input = {
   core: "core/index.ts",
   memory: "drivers/memory/index.ts",
   web: "drivers/web/index.ts",
+  facade: "drivers/facade/index.ts",
   conformance: "conformance/index.ts",
 };
 

@@ -159,6 +159,8 @@ async function main(): Promise<void> {
     groups.set(c.group, g);
   }
   for (const g of groups.values()) await runGroup(g, res, peers, base);
+  // W1's Tornado figure is its best of read_bytes and read_into, round by round.
+  for (const g of ['W1', 'W1-client']) res.deriveBest(`${g}/tornado-best`, [`${g}/tornado`, `${g}/tornado-readInto`]);
   let w6Conns: number | null = null;
   if (selected('W6')) w6Conns = await runW6Group(res, peers, sizes.w6Conns);
   // redis-benchmark vs the example server and redis-server; skipped (reason printed) without them.

@@ -38,21 +38,32 @@ async function pingPong(socket: net.Socket, count: number): Promise<void> {
   }
 }
 
+/** A client workload: listen on 127.0.0.1, print `{"ready": port}`, and take the receiver's connection. */
+async function acceptOne(): Promise<net.Socket> {
+  const server = net.createServer({ noDelay: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  process.stdout.write(`${JSON.stringify({ ready: (server.address() as net.AddressInfo).port })}\n`);
+  const [socket] = await once(server, 'connection') as [net.Socket];
+  server.close();
+  return socket;
+}
+
 async function main(p: ChildParams): Promise<void> {
   let chunks: Iterable<Buffer> | null = null;
   let gap = 0;
   switch (p.workload) {
-    case 'w1': chunks = repeat(bulkBlock(), p.bytes); break;
+    case 'w1': case 'w1into': case 'w1c': case 'w1cinto': chunks = repeat(bulkBlock(), p.bytes); break;
     case 'w2': case 'w2cb': case 'w2sub': case 'w2iter': case 'w2push': case 'w2each': chunks = chunksOf(linesPayload(p.count)); break;
     case 'w4': chunks = chunksOf(bigMessage(p.bytes)); break;
     case 'w4slow': chunks = chunksOf(bigMessage(p.bytes)); gap = 1; break;
     case 'w3': break;
     default: throw new Error(`sender: no workload ${p.workload}`);
   }
-  const socket = net.connect({ port: p.port as number, host: '127.0.0.1', noDelay: true });
+  const socket = p.listen === true ? await acceptOne() : net.connect({ port: p.port as number, host: '127.0.0.1', noDelay: true });
   // The receiver hangs up as soon as it has its last unit; that is not a failure here.
   socket.on('error', () => {});
-  await once(socket, 'connect');
+  if (p.listen !== true) await once(socket, 'connect');
   if (chunks !== null) await sendChunks(socket, chunks, gap);
   else await pingPong(socket, p.count);
   socket.end();

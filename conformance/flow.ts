@@ -3,7 +3,8 @@
  * async iteration, the reading()/writing() flags, write ordering and UTF-8 strings.
  */
 import type { AnyStream, Case, CaseContext } from './types.js';
-import { dec, enc, errName, patternByte, sameBytes, settle, within, WAIT_MS, pattern, concat , send } from './util.js';
+import { dec, enc, errName, expectThrow, patternByte, sameBytes, settle, within, WAIT_MS, pattern, concat , send, readAll, sleep, waitFor } from './util.js';
+import { IN_FLIGHT_BYTES } from '../drivers/facade/contract-check.js';
 
 const needEof = (c: { peerEof: boolean }): string | null => (c.peerEof ? null : 'driver cannot signal a clean EOF to the peer');
 const needBidi = (c: { bidirectional: boolean }): string | null => (c.bidirectional ? null : 'driver is one-directional (a → b only)');
@@ -38,8 +39,67 @@ async function bulk({ t, pair }: CaseContext, size: number): Promise<void> {
   t.equal(badAtA, -1, `b → a: ${size} bytes intact`);
 }
 
+/**
+ * Flow control, seen from outside: with no read pending the stream reads ahead to about
+ * `readChunkSize` and pauses its transport; a transport that keeps delivering after `pause()`
+ * would buffer everything the peer sends. Bounded by readChunkSize + IN_FLIGHT_BYTES (what a
+ * transport may still have in hand when paused), well below what is sent.
+ */
+async function pausedTransportIsBounded({ t, pair, caps }: CaseContext): Promise<void> {
+  const chunkSize = 4096;
+  const piece = 1024;
+  const total = Math.min(2 * IN_FLIGHT_BYTES + 8 * chunkSize, caps.maxTransfer);
+  const bound = chunkSize + IN_FLIGHT_BYTES;
+  const [a, b] = await pair({ readChunkSize: chunkSize });
+  // 1 KiB writes, each after the one before went out, so every delivery is small (a transport
+  // may hand over a whole write at once) and a paused transport can stop between two of them.
+  // Not awaited as a whole: a transport with little buffering stalls the writer until b reads.
+  let sent = 0;
+  const writer = (async () => {
+    for (let at = 0; at < total; at += piece) {
+      await a.write(pattern(21, Math.min(piece, total - at), at));
+      sent = Math.min(total, at + piece);
+    }
+  })();
+  writer.catch(() => {});
+  await waitFor(() => b.readableLength >= chunkSize, 'read-ahead fills to readChunkSize');
+  let most = b.readableLength;
+  for (const until = Date.now() + 300; Date.now() < until && most <= bound && sent < total;) {
+    await sleep(5);
+    most = Math.max(most, b.readableLength);
+  }
+  await sleep(20);
+  most = Math.max(most, b.readableLength);
+  t.ok(most <= bound, `rule pause-stops-delivery: with no read pending at most readChunkSize + ${IN_FLIGHT_BYTES} `
+    + `= ${bound} bytes are buffered (saw ${most}, ${sent} of ${total} sent); pause() must stop delivery`);
+  const got = await within(readAll(b, total), WAIT_MS, 'reading after the pause');
+  t.ok(sameBytes(got, pattern(21, total)), 'a read resumes the transport: every byte arrives, in order');
+  await within(writer, WAIT_MS, 'the writes');
+}
+
 export function flowCases(maxTransfer: number): Case[] {
   const cases: Case[] = [
+    {
+      behaviour: 'readableLength counts the bytes received and not yet read',
+      async run({ t, pair }) {
+        const [a, b] = await pair();
+        t.equal(b.readableLength, 0, '0 before anything arrived');
+        await a.write('0123456789');
+        await waitFor(() => b.readableLength === 10, 'the 10 bytes are buffered by read-ahead');
+        t.equal(dec(await b.readBytes(4)), '0123', 'a read takes from the buffer');
+        t.equal(b.readableLength, 6, 'the 6 left are counted');
+        const r = b.readUntil('\n');
+        t.equal(b.readableLength, 6, 'a pending read that is not satisfied takes nothing');
+        send(a, 'ab\n');
+        t.equal(dec(await r), '456789ab\n');
+        t.equal(b.readableLength, 0, 'all read');
+        expectThrow(t, () => { (b as { readableLength: number }).readableLength = 5; }, 'TypeError', null, 'assigning readableLength');
+      },
+    },
+    {
+      behaviour: 'read-ahead stops near readChunkSize: a paused transport delivers a bounded amount',
+      run: pausedTransportIsBounded,
+    },
     {
       behaviour: 'writes go out while a read is pending on the same stream',
       skip: needBidi,

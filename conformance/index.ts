@@ -17,12 +17,15 @@
 import type { AnyStream, Assertions, Capabilities, Case, ConformanceOptions, TestFunction } from './types.js';
 import { readCases } from './reads.js';
 import { closeCases } from './close.js';
+import { closeWriteCases } from './close-writes.js';
 import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
+import { heldCases } from './held.js';
 import { recordCases } from './records.js';
 import { eachCases } from './each.js';
-import { within } from './util.js';
+import { turns, within } from './util.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
+import { driverContractViolations, setDriverContractChecks } from '../drivers/facade/contract-check.js';
 
 export type { AnyStream, Assertions, Capabilities, Case, CaseContext, ConformanceOptions, MakePair, TestFunction } from './types.js';
 
@@ -35,7 +38,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Required<Capabilities>> = Object.fre
 
 /** Every case of the suite for a driver whose transfers are limited to `maxTransfer` bytes. */
 export function conformanceCases(maxTransfer = DEFAULT_CAPABILITIES.maxTransfer): Case[] {
-  return [...readCases, ...recordCases, ...eachCases, ...closeCases, ...limitCases, ...flowCases(maxTransfer)];
+  return [...readCases, ...recordCases, ...eachCases, ...closeCases, ...closeWriteCases(maxTransfer), ...limitCases, ...flowCases(maxTransfer), ...heldCases];
 }
 
 /** Wraps `t` to count failed assertions (the summary needs them; tape does not expose them). */
@@ -66,16 +69,38 @@ function checkOptions(test: unknown, options: ConformanceOptions): Required<Capa
 }
 
 /**
+ * Ends a test: closes its streams (a driver whose `close()` throws fails the test, it does not
+ * crash the run), lets the closes play out, then fails the test once per driver-contract rule
+ * any of its streams broke.
+ */
+async function closeAndCheck(t: Assertions, streams: readonly AnyStream[], checkContract: boolean): Promise<void> {
+  for (const s of streams) {
+    try {
+      s.close();
+    } catch (err) {
+      t.fail(`closing the stream threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)} (Transport.close must not throw)`);
+    }
+  }
+  if (!checkContract) return;
+  await turns(2);
+  for (const s of streams) {
+    for (const v of driverContractViolations(s)) t.fail(`${v.code}: ${v.message}`);
+  }
+}
+
+/**
  * Registers the conformance suite for one driver on `test`.
  *
  * @param test - a tape-compatible `test(name, fn)`; bodies return promises.
  * @param options - `name` (test name prefix), `makePair` (a connected pair, optionally built with
- *   stream options), `capabilities` (what the driver cannot do), `timeoutMs` (per test, default 15000).
+ *   stream options), `capabilities` (what the driver cannot do), `timeoutMs` (per test, default 15000),
+ *   `checkDriverContract` (the facade's driver-contract checks, default on).
  */
 export function runConformance(test: TestFunction, options: ConformanceOptions): void {
   const caps = checkOptions(test, options);
   const { name, makePair } = options;
   const timeoutMs = options.timeoutMs ?? 15_000;
+  const checkContract = options.checkDriverContract !== false;
   const stats = { ran: 0, passed: 0, failed: 0, skipped: [] as string[] };
 
   for (const c of conformanceCases(caps.maxTransfer)) {
@@ -91,6 +116,7 @@ export function runConformance(test: TestFunction, options: ConformanceOptions):
       const streams: AnyStream[] = [];
       stats.ran++;
       let threw = false;
+      const wasChecking = setDriverContractChecks(checkContract);
       try {
         await within(c.run({
           t,
@@ -105,7 +131,8 @@ export function runConformance(test: TestFunction, options: ConformanceOptions):
         threw = true;
         throw err;
       } finally {
-        for (const s of streams) s.close();
+        setDriverContractChecks(wasChecking);
+        await closeAndCheck(t, streams, checkContract);
         if (threw || failures() > 0) stats.failed++;
         else stats.passed++;
       }

@@ -206,4 +206,35 @@ export const limitCases: Case[] = [
       await stillWorks(t, a, b, 'still fine');
     },
   },
+  {
+    behaviour: 'setNodelay takes only a boolean, maxBytes only a non-negative integer (null is not "no limit")',
+    async run({ t, pair }) {
+      const [a, b] = await pair();
+      const typeError = (fn: () => unknown, what: string): void => {
+        try {
+          const r = fn();
+          if (r instanceof Promise) r.catch(() => {});
+          t.fail(`${what}: expected a synchronous TypeError`);
+        } catch (err) {
+          t.equal(errName(err), 'TypeError', `${what} throws TypeError`);
+          t.equal((err as { code?: unknown }).code, 'ERR_INVALID_ARG_TYPE', `${what}: code ERR_INVALID_ARG_TYPE`);
+        }
+      };
+      const loose = b as unknown as { setNodelay(v?: unknown): void };
+      for (const [v, label] of [['yes', "'yes'"], [{}, '{}'], [1, '1'], [null, 'null']] as const) {
+        typeError(() => { loose.setNodelay(v); }, `setNodelay(${label})`);
+      }
+      typeError(() => { loose.setNodelay(); }, 'setNodelay()');
+      const noLimit = { maxBytes: null as unknown as number };
+      typeError(() => b.readUntil('\n', noLimit), 'readUntil maxBytes null');
+      typeError(() => b.readUntilRegex(/\n/, noLimit), 'readUntilRegex maxBytes null');
+      typeError(() => b.readUntil('\n', { ...noLimit, callback: () => {} }), 'readUntil maxBytes null with a callback');
+      typeError(() => b.readUntilIter('\n', noLimit), 'readUntilIter maxBytes null');
+      typeError(() => b.lines(noLimit), 'lines maxBytes null');
+      b.setNodelay(false);
+      b.setNodelay(true);
+      t.pass('setNodelay(false) and setNodelay(true) are accepted');
+      await stillWorks(t, a, b, 'still fine');
+    },
+  },
 ];

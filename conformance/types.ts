@@ -35,7 +35,7 @@ export type TestFunction = (name: string, fn: (t: Assertions) => Promise<void>) 
  */
 export type AnyStream = Pick<BaseIOStream<Uint8Array>,
   'readBytes' | 'readUntil' | 'readUntilRegex' | 'readUntilClose' | 'readInto' | 'write' | 'close'
-  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'setNodelay' | 'readUntilIter' | 'lines' | 'readUntilEach' | 'eachLine'
+  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'readableLength' | 'setNodelay' | 'readUntilIter' | 'lines' | 'readUntilEach' | 'eachLine'
   | typeof Symbol.asyncIterator | typeof Symbol.asyncDispose>;
 
 /**
@@ -77,6 +77,14 @@ export interface ConformanceOptions {
   capabilities?: Capabilities;
   /** Per-test bound in ms (default 15000): a hung test fails instead of hanging the run. */
   timeoutMs?: number;
+  /**
+   * Run every test with the facade's driver-contract checks on (default true): a stream whose
+   * transport breaks a rule of the Transport contract (`written()` inside `write()`, delivery
+   * after `pause()` or `close()`, more confirmed than written, a method that throws) fails the
+   * test with a `ERR_DRIVER_CONTRACT` message naming the rule. Streams not made by this package's
+   * facade (another copy of it) are not checked.
+   */
+  checkDriverContract?: boolean;
 }
 
 /** What a test body gets. */

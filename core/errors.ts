@@ -19,7 +19,7 @@ export type ErrorCode =
   | 'ERR_STREAM_NOT_IDLE' | 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE'
   | 'ERR_INVALID_STATE' | 'ERR_SERVER_CLOSED' | 'ETIMEDOUT'
   | 'ABORT_ERR' | 'ERR_SERVER_NOT_LISTENING' | 'ERR_SERVER_ALREADY_LISTENING' | 'ERR_HANDLER_THREW'
-  | 'ERR_SERVER_ONERROR_THREW'
+  | 'ERR_SERVER_ONERROR_THREW' | 'ERR_DRIVER_CONTRACT'
   | 'EBADF' | 'EPIPE' | 'ECONNABORTED' | 'ECONNRESET' | 'ERR_STREAM_WRITE_AFTER_END' | 'ERR_TLS_HANDSHAKE';
 
 /** An `Error` (or subclass) with a stable {@link ErrorCode}. */
@@ -55,21 +55,44 @@ export class StreamClosedError extends Error implements CodedError {
   }
 }
 
+/** The two buffer limits a {@link StreamBufferFullError} can name. */
+export type BufferLimit = 'maxBufferSize' | 'maxWriteBufferSize';
+
+/** What a {@link StreamBufferFullError} reports: the limit that was hit and the bytes that hit it. */
+export interface BufferFullDetails {
+  /** Which option's limit: `maxBufferSize` (reads) or `maxWriteBufferSize` (writes). */
+  option: BufferLimit;
+  /** That option's value, in bytes. */
+  limit: number;
+  /** Bytes the read needed buffered, or the bytes a write would have left unflushed (more than `limit`). */
+  bytes: number;
+}
+
 /**
  * A read needed more than `maxBufferSize` bytes buffered (the stream is closed with this as its
  * `error`), or a write would take the unflushed bytes past `maxWriteBufferSize` (that write is
- * refused, the stream stays open).
+ * refused, the stream stays open). `option`, `limit` and `bytes` say which limit and by how much.
  */
 export class StreamBufferFullError extends Error implements CodedError {
   /** Stable code for programmatic checks. */
   readonly code = 'ERR_STREAM_BUFFER_FULL';
+  /** Which limit was hit (`undefined` only when made without details). */
+  readonly option: BufferLimit | undefined;
+  /** The limit's value in bytes (`undefined` only when made without details). */
+  readonly limit: number | undefined;
+  /** Bytes the read needed buffered, or a write would have left unflushed (`undefined` only when made without details). */
+  readonly bytes: number | undefined;
   /**
    * A buffer limit was reached.
    * @param message - what was too large, and the limit
+   * @param details - the limit and the byte count (every error the library makes has them)
    */
-  constructor(message = 'Reached maximum buffer size') {
+  constructor(message = 'Reached maximum buffer size', details?: BufferFullDetails) {
     super(message);
     this.name = 'StreamBufferFullError';
+    this.option = details?.option;
+    this.limit = details?.limit;
+    this.bytes = details?.bytes;
   }
 }
 

@@ -11,7 +11,7 @@ export type {
 } from './actions.js';
 export {
   StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError,
-  type ErrorCode, type CodedError,
+  type ErrorCode, type CodedError, type BufferLimit, type BufferFullDetails,
 } from './errors.js';
 export { ReadBuffer, type Allocator, type Viewer } from './read-buffer.js';
 export { DelimiterScan } from './delimiter-scan.js';

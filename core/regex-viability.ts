@@ -24,74 +24,164 @@
  * flag (a match can only start at 0), legacy octal escapes, the `v` flag's class syntax and
  * inline modifier groups. `\b`, `\B` and `^` with `m` look one char back: the search keeps one
  * char of context before the restart point.
+ *
+ * The same parse computes the regex's {@link Shape} (`regex-shape.ts`): the *probe*, text every
+ * match must contain, that decides whether a new arrival can have completed a match at all.
  */
+import {
+  ATOM, BACKREFERENCE, EDGE_ASSERTION, LINE_START, SequenceShape, alternatives, lookaround, quantified, type Shape,
+} from './regex-shape.js';
 
 /** The marker appended to the text: latin1 text never contains it. */
 export const MARKER = '\u0100';
 
 const OPEN_END = '|(?=\\u0100))';
 
-/** Thrown inside the parser when the regex needs the rescanning fallback. */
+/** Thrown inside the parser when the regex cannot be analysed at all. */
 class Unsupported extends Error {}
+
+/** What {@link analyseRegex} derives from a regex (once per regex object: `regex-scan.ts` caches it). */
+export interface RegexAnalysis {
+  /** The viability regex (global), or `null` when a resumed search cannot handle the regex. */
+  readonly viable: RegExp | null;
+  /**
+   * The probe regex (global) of `regex-shape.ts`: while the new text holds no occurrence of it,
+   * no match can have appeared. `null` when the regex requires no such text.
+   */
+  readonly probe: RegExp | null;
+  /** The longest probe occurrence, in chars. */
+  readonly probeLength: number;
+  /** How many chars past a probe occurrence a match may still look (see `regex-shape.ts`). */
+  readonly probeTail: number;
+}
+
+const NOTHING: RegexAnalysis = { viable: null, probe: null, probeLength: 0, probeTail: 0 };
 
 /**
  * The viability regex of `regex` (global, for `lastIndex` searches), or `null` when `regex`
  * uses a construct a resumed search cannot handle. See the module comment.
  */
 export function viabilityRegex(regex: RegExp): RegExp | null {
+  return analyseRegex(regex).viable;
+}
+
+/**
+ * The viability regex and the probe of `regex`, from one parse. A probe is found for
+ * lookbehind, backreferences and `^` too (they need no resumption for it); the `v` flag,
+ * inline modifier groups, legacy octal escapes and `\c` before a non-letter give neither.
+ */
+export function analyseRegex(regex: RegExp): RegexAnalysis {
   const flags = regex.flags.replace(/[gyd]/g, '');
-  if (flags.includes('v')) return null;
+  if (flags.includes('v')) return NOTHING;
+  let parsed: Piece;
+  let parser: Parser;
   try {
-    const parser = new Parser(regex.source, flags.includes('u'), flags.includes('m'));
-    const out = parser.alternation();
-    if (parser.at < regex.source.length) return null; // an unbalanced ')': let the engine's own parse stand
-    return new RegExp(out, `${flags}g`);
+    parser = new Parser(regex.source, flags.includes('u'), flags.includes('m'));
+    parsed = parser.alternation();
   } catch (err) {
-    if (err instanceof Unsupported || err instanceof SyntaxError) return null;
+    if (err instanceof Unsupported) return NOTHING;
+    throw err;
+  }
+  if (parser.at < regex.source.length) return NOTHING; // an unbalanced ')': let the engine's own parse stand
+  const p = parsed.last.probe;
+  return {
+    viable: parser.resumable ? compiled(parsed.out, flags) : null,
+    probe: p === null ? null : compiled(p.source, flags),
+    probeLength: p === null ? 0 : p.length,
+    probeTail: p === null ? 0 : p.tail,
+  };
+}
+
+/** `source` compiled with `flags` and `g`, or `null` if the engine refuses it. */
+function compiled(source: string, flags: string): RegExp | null {
+  try {
+    return new RegExp(source, `${flags}g`);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
     throw err;
   }
 }
 
+/**
+ * A parsed piece: its viability source, its shape, its shape when nothing follows it in the
+ * regex (`last`, see {@link shapeOf}), and its source when it is a plain atom.
+ */
+interface Piece {
+  readonly out: string;
+  readonly shape: Shape;
+  readonly last: Shape;
+  readonly atom: string | null;
+}
+
+/** A term of a sequence with its quantifier. */
+interface Item {
+  readonly term: Piece;
+  readonly q: Quantifier | null;
+}
+
+/** A parsed quantifier. */
+interface Quantifier {
+  readonly text: string;
+  readonly min: number;
+  readonly max: number;
+}
+
+const piece = (out: string, shape: Shape, last = shape): Piece => ({ out, shape, last, atom: null });
+const atom = (source: string): Piece => ({ out: open(source), shape: ATOM, last: ATOM, atom: source });
+
 class Parser {
   at = 0;
+  /** Cleared by a construct the viability regex cannot cover (lookbehind, backreference, `^` without `m`). */
+  resumable = true;
   constructor(private readonly src: string, private readonly unicode: boolean, private readonly multiline: boolean) {}
 
   /** Alternatives up to an unmatched `)` or the end. */
-  alternation(): string {
+  alternation(): Piece {
     let out = '';
     const src = this.src;
+    const branches: Shape[] = [];
+    const lasts: Shape[] = [];
+    let items: Item[] = [];
     while (this.at < src.length) {
       const c = src[this.at] as string;
-      if (c === ')') return out;
+      if (c === ')') break;
       if (c === '|') {
         out += '|';
         this.at++;
+        branches.push(shapeOf(items, false));
+        lasts.push(shapeOf(items, true));
+        items = [];
         continue;
       }
-      out += this.term();
-      out += this.quantifier();
+      const term = this.term();
+      const q = this.quantifier();
+      out += term.out;
+      if (q !== null) out += q.text;
+      items.push({ term, q });
     }
-    return out;
+    branches.push(shapeOf(items, false));
+    lasts.push(shapeOf(items, true));
+    return piece(out, alternatives(branches), alternatives(lasts));
   }
 
   /** One atom or assertion, opened up. */
-  private term(): string {
+  private term(): Piece {
     const src = this.src;
     const c = src[this.at] as string;
     switch (c) {
       case '(': return this.group();
-      case '[': return open(this.charClass());
+      case '[': return atom(this.charClass());
       case '\\': return this.escape();
       case '^':
-        if (!this.multiline) throw new Unsupported();
+        if (!this.multiline) this.resumable = false;
         this.at++;
-        return '^'; // looks one char back only: the search keeps that char as context
+        return piece('^', LINE_START); // looks one char back only: the search keeps that char as context
       case '$':
         this.at++;
-        return `(?:$${OPEN_END}`;
+        return piece(`(?:$${OPEN_END}`, EDGE_ASSERTION);
       case '.':
         this.at++;
-        return open('.');
+        return atom('.');
       default: {
         // A literal, including a `{`, `}` or `]` the engine takes literally outside `u` mode.
         let n = 1;
@@ -102,25 +192,26 @@ class Parser {
         }
         const lit = src.slice(this.at, this.at + n);
         this.at += n;
-        return open(lit === '{' || lit === '}' ? `\\${lit}` : lit);
+        return atom(lit === '{' || lit === '}' ? `\\${lit}` : lit);
       }
     }
   }
 
-  private group(): string {
+  private group(): Piece {
     const src = this.src;
-    let inner: 'keep' | 'true' = 'keep';
-    let prefix = '(?:';
+    let kind: 'group' | 'ahead' | 'not-ahead' | 'behind' = 'group';
     if (src.startsWith('(?:', this.at)) {
       this.at += 3;
     } else if (src.startsWith('(?=', this.at)) {
-      prefix = '(?=';
+      kind = 'ahead';
       this.at += 3;
     } else if (src.startsWith('(?!', this.at)) {
-      inner = 'true';
+      kind = 'not-ahead';
       this.at += 3;
     } else if (src.startsWith('(?<=', this.at) || src.startsWith('(?<!', this.at)) {
-      throw new Unsupported();
+      kind = 'behind';
+      this.resumable = false;
+      this.at += 4;
     } else if (src.startsWith('(?<', this.at)) {
       const close = src.indexOf('>', this.at);
       if (close < 0) throw new Unsupported();
@@ -133,8 +224,13 @@ class Parser {
     const body = this.alternation();
     if (src[this.at] !== ')') throw new Unsupported();
     this.at++;
-    // A negative lookahead may hold once more text comes: always true (a superset is safe).
-    return inner === 'true' ? '(?:)' : `${prefix}${body})`;
+    switch (kind) {
+      case 'group': return piece(`(?:${body.out})`, body.shape, body.last);
+      case 'ahead': return piece(`(?=${body.out})`, lookaround(body.shape, true));
+      // A negative lookahead may hold once more text comes: always true (a superset is safe).
+      case 'not-ahead': return piece('(?:)', lookaround(body.shape, false));
+      default: return piece('(?:)', lookaround(body.shape, false)); // not resumable: never run
+    }
   }
 
   /** `[...]` as written (no nesting outside the `v` flag). */
@@ -153,16 +249,30 @@ class Parser {
     return src.slice(start, this.at);
   }
 
-  private escape(): string {
+  private escape(): Piece {
     const src = this.src;
     const next = src[this.at + 1];
     if (next === undefined) throw new Unsupported();
     if (next === 'b' || next === 'B') {
       this.at += 2;
-      return `(?:\\${next}${OPEN_END}`;
+      return piece(`(?:\\${next}${OPEN_END}`, EDGE_ASSERTION);
     }
-    if (next >= '1' && next <= '9') throw new Unsupported(); // backreference (or a legacy octal)
-    if (next === 'k' && src[this.at + 2] === '<') throw new Unsupported();
+    if (next >= '1' && next <= '9') {
+      // A backreference (or, outside `u` mode, a legacy octal escape or a digit): all its digits,
+      // as one piece of unbounded width, which covers each of those readings.
+      let end = this.at + 2;
+      while (end < src.length && /[0-9]/.test(src[end] as string)) end++;
+      this.at = end;
+      this.resumable = false;
+      return piece('(?:)', BACKREFERENCE);
+    }
+    if (next === 'k' && src[this.at + 2] === '<') {
+      const close = src.indexOf('>', this.at);
+      if (close < 0) throw new Unsupported();
+      this.at = close + 1;
+      this.resumable = false;
+      return piece('(?:)', BACKREFERENCE);
+    }
     if (next === '0' && /[0-9]/.test(src[this.at + 2] ?? '')) throw new Unsupported();
     let n = 2;
     const rest = src.slice(this.at + 2);
@@ -178,31 +288,69 @@ class Parser {
     }
     const esc = src.slice(this.at, this.at + n);
     this.at += n;
-    return open(esc);
+    return atom(esc);
   }
 
-  /** A quantifier after a term, as written (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, each maybe lazy). */
-  private quantifier(): string {
+  /** A quantifier after a term (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, each maybe lazy), or `null`. */
+  private quantifier(): Quantifier | null {
     const src = this.src;
     const c = src[this.at];
-    let q = '';
+    let text: string;
+    let min: number;
+    let max: number;
     if (c === '*' || c === '+' || c === '?') {
-      q = c;
+      text = c;
+      min = c === '+' ? 1 : 0;
+      max = c === '?' ? 1 : Infinity;
     } else if (c === '{') {
-      const m = /^\{\d+(?:,\d*)?\}/.exec(src.slice(this.at));
-      if (m === null) return '';
-      q = m[0];
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(this.at));
+      if (m === null) return null;
+      text = m[0];
+      min = Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
     } else {
-      return '';
+      return null;
     }
-    this.at += q.length;
+    this.at += text.length;
     if (src[this.at] === '?') {
-      q += '?';
+      text += '?';
       this.at++;
     }
-    return q;
+    return { text, min, max };
   }
 }
+
+/**
+ * The shape of a sequence of items. With `last` (nothing follows the sequence in the regex), its
+ * last item counts with its quantifier's minimum: a match whose last quantifier took more
+ * iterations implies one that took fewer and looked at less, so when the shorter text held no
+ * match, the shorter match too must look past it, and its probe tail is what bounds the seam
+ * (`/\d+\.\d+/` gets the probe `\.\d` with tail 0, not an unbounded one).
+ */
+function shapeOf(items: readonly Item[], last: boolean): Shape {
+  const seq = new SequenceShape();
+  for (let i = 0; i < items.length; i++) {
+    const { term } = items[i] as Item;
+    let q = (items[i] as Item).q;
+    const isLast = last && i === items.length - 1;
+    if (isLast && q !== null) q = { text: q.text, min: q.min, max: q.min };
+    if (q === null) {
+      if (term.atom !== null) seq.atom(term.atom);
+      else seq.piece(isLast ? term.last : term.shape);
+    } else if (term.atom !== null) {
+      // `a{n,m}` is n plain atoms (part of a run) and then `a{0,m-n}`.
+      const copies = Math.min(q.min, MAX_COPIES);
+      for (let c = 0; c < copies; c++) seq.atom(term.atom);
+      if (q.max > copies) seq.piece(quantified(ATOM, q.min - copies, q.max - copies));
+    } else {
+      seq.piece(quantified(term.shape, q.min, q.max));
+    }
+  }
+  return seq.done();
+}
+
+/** Plain atoms a counted quantifier adds to a run (`a{1000}` adds this many, then the rest as one piece). */
+const MAX_COPIES = 16;
 
 /** Length of the `{...}` at the start of `rest`. */
 function braced(rest: string): number {

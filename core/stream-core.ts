@@ -14,6 +14,7 @@ import {
 import { DelimiterScan } from './delimiter-scan.js';
 import {
   AlreadyReadingError, StreamBufferFullError, StreamClosedError, UnsatisfiableReadError, invalidArgType, outOfRange,
+  type BufferFullDetails,
 } from './errors.js';
 import type { StreamCoreOptions } from './options.js';
 import { ReadBuffer, defaultAlloc, type Allocator } from './read-buffer.js';
@@ -82,6 +83,11 @@ export class StreamCore {
   private nextId = 1;
   private isClosed = false;
   private closeError: Error | null = null;
+  /**
+   * Closed cleanly with writes the transport has not confirmed yet: `closed` waits until
+   * `written()` confirms them all, or the transport fails (`receiveError`, `abandonWrites`).
+   */
+  private flushing = false;
   private transportReading = false;
 
   // The pending read, as scalars (no object per read).
@@ -92,6 +98,8 @@ export class StreamCore {
   private readStreaming = false;
   private readMaxBytes = -1;
   private readTarget: Uint8Array | null = null;
+  /** Bytes of a pending `readInto` already copied into its target (given back if it fails). */
+  private intoFilled = 0;
   private streamedAny = false;
   /** A scan a failed `tryReadUntil`/`tryReadUntilRegex` left valid for the `readX` that follows. */
   private primedScan: Uint8Array | RegExp | null = null;
@@ -127,8 +135,8 @@ export class StreamCore {
   get reading(): boolean { return this.readId !== 0; }
   /** True while written bytes are not yet confirmed by `written()`. */
   get writing(): boolean { return this.writeQueue !== null && this.writeQueue.unflushed > 0; }
-  /** Unread bytes buffered. */
-  get readBufferSize(): number { return this.buffer.length; }
+  /** Unread bytes buffered (those a pending `readInto` already holds included: they are not read yet). */
+  get readBufferSize(): number { return this.buffer.length + this.intoFilled; }
   /** Bytes accepted by `write` and not yet confirmed. */
   get writeBufferSize(): number { return this.writeQueue === null ? 0 : this.writeQueue.unflushed; }
   /** Id of the pending read, or 0. */
@@ -301,8 +309,10 @@ export class StreamCore {
 
   /**
    * Fills `buf` (`partial`: with 1..buf.length bytes as soon as any are there); the result is
-   * the count. Bytes are copied into `buf` only when the read completes, so a cancelled
-   * `readInto` loses nothing; the cost is that `buf.length` must fit in `maxBufferSize`.
+   * the count. Bytes are copied into `buf` as they arrive (straight from a
+   * {@link receiveTransient} view: the bulk path), and a read that is cancelled or fails gives
+   * the bytes it holds back to the buffer, so nothing is lost (`buf`'s content is then
+   * unspecified). A non-partial `buf.length` must fit in `maxBufferSize`.
    */
   readInto(buf: Uint8Array, opts?: { partial?: boolean }): number {
     checkBuffer(buf);
@@ -329,6 +339,7 @@ export class StreamCore {
    */
   cancel(id: number): boolean {
     if (id === 0 || id !== this.readId) return false;
+    this.returnInto();
     this.clearRead();
     this.updateInterest();
     return true;
@@ -341,6 +352,9 @@ export class StreamCore {
    * confirmed all its bytes through `written()`. The core keeps a reference: the caller must
    * not change `data` until then. On a closed stream, or past `maxWriteBufferSize`, the write is
    * refused: a rejecting `resolve-request` is queued and nothing else changes.
+   *
+   * A write rejects only when its bytes were not confirmed: a clean close still flushes it (see
+   * {@link close}); an error close, or a transport failure before the confirmation, rejects it.
    */
   write(data: Uint8Array | string): number {
     const bytes = toBytes(data, 'data');
@@ -353,7 +367,8 @@ export class StreamCore {
       this.push({
         type: 'resolve-request', id,
         error: new StreamBufferFullError(
-          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`),
+          `Write of ${bytes.length} bytes would exceed maxWriteBufferSize (${this.maxWriteBufferSize}; ${this.writes.unflushed} unflushed)`,
+          { option: 'maxWriteBufferSize', limit: this.maxWriteBufferSize, bytes: this.writes.unflushed + bytes.length }),
       });
       return id;
     }
@@ -363,17 +378,26 @@ export class StreamCore {
     return id;
   }
 
-  /** The transport took `n` more bytes of what `write-these` handed it. */
+  /**
+   * The transport took `n` more bytes of what `write-these` handed it. Still counts after a
+   * clean close, until every flushed write is confirmed (then `closed` follows); ignored after
+   * an error close.
+   */
   written(n: number): void {
     checkSize(n, 'n');
-    if (this.isClosed) return;
+    if (this.isClosed && !this.flushing) return;
     const inFlight = this.writeQueue === null ? 0 : this.writeQueue.inFlight;
     if (n > inFlight) {
       throw outOfRange(`written(${n}) exceeds the ${inFlight} bytes in flight`);
     }
-    const batch = this.writes.written(n);
+    const writes = this.writeQueue as WriteQueue;
+    const batch = writes.written(n);
     this.settleWrites();
     if (batch !== undefined) this.pushWrite(batch);
+    if (this.flushing && !writes.pending) {
+      this.flushing = false;
+      this.push({ type: 'closed', error: this.closeError });
+    }
   }
 
   // ---------------------------------------------------------------- transport events
@@ -387,21 +411,73 @@ export class StreamCore {
     this.updateInterest();
   }
 
+  /**
+   * Bytes arrived in memory the transport reuses (a receive buffer shared by its streams):
+   * `data` is valid only during this call. The core copies what it keeps — straight into a
+   * pending `readInto` target where there is one, so a loop of `readInto` over one buffer
+   * touches no fresh memory; the rest into a new array (`alloc`), so every other read's result
+   * is still memory that is never refilled. Same results as {@link receive} for the same bytes.
+   */
+  receiveTransient(data: Uint8Array): void {
+    checkBuffer(data, 'data');
+    const n = data.length;
+    if (this.isClosed || n === 0) return;
+    // A pending readInto has taken every buffered byte already (progress), so these come next.
+    const taken = this.readKind === INTO && this.buffer.length === 0 ? this.fillInto(data) : 0;
+    if (taken < n) {
+      const kept = this.alloc(n - taken);
+      kept.set(taken === 0 ? data : data.subarray(taken));
+      this.buffer.push(kept);
+      if (this.readId !== 0) this.progress();
+    }
+    this.updateInterest();
+  }
+
   /** The peer closed its side: a clean close. */
   receiveEof(): void {
     this.closeWith(null);
   }
 
-  /** The transport failed: the stream closes with `error` (sticky: every later operation gets it). */
+  /**
+   * The transport failed: the stream closes with `error` (sticky: every later operation gets it).
+   * After a clean close whose flush is still running, the flush fails: the writes not confirmed
+   * reject with `StreamClosedError { realError: error }`, `error` becomes the stream's error
+   * (when it was `null`), and `closed` follows. Ignored once nothing is waiting.
+   */
   receiveError(error: Error): void {
     if (!(error instanceof Error)) throw invalidArgType('receiveError expects an Error');
+    if (this.isClosed) {
+      if (this.flushing) {
+        if (this.closeError === null) this.closeError = error;
+        this.endFlush(error);
+      }
+      return;
+    }
     this.closeWith(error);
   }
 
   /**
+   * Nothing handed to the transport will be confirmed any more, and nothing went wrong on it:
+   * there was no transport (the stream closed before it was attached) or it was handed on
+   * (STARTTLS). On a closed stream, every write not yet confirmed rejects with
+   * `StreamClosedError { realError: error }` and a flush waiting for them ends (`closed`
+   * follows); the stream's `error` does not change. Does nothing on an open stream.
+   */
+  abandonWrites(error: Error | null = null): void {
+    if (this.flushing) this.endFlush(error);
+  }
+
+  /**
    * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve, a pending
-   * `readUntilClose` resolves when `error` is absent, every other pending request rejects with
+   * `readUntilClose` resolves when `error` is absent, every other pending read rejects with
    * `StreamClosedError { realError: error }`. Queues `close-with-error` then `closed`.
+   *
+   * Writes: a clean close (no `error`) flushes them: writes still queued are handed over at
+   * once in one more `write-these` (before `close-with-error`), each resolves as `written()`
+   * confirms its bytes, and `closed` comes only after the last one settled (resolved, or
+   * rejected when the transport fails first: {@link receiveError}). With `error`, every write
+   * not yet confirmed rejects now and `closed` follows at once. A peer's EOF closes cleanly;
+   * a read that breaks a limit closes with the limit error.
    */
   close(error?: Error | null): void {
     if (error !== undefined && error !== null && !(error instanceof Error)) {
@@ -497,6 +573,7 @@ export class StreamCore {
     this.readStreaming = streaming;
     this.readMaxBytes = maxBytes;
     this.readTarget = target;
+    this.intoFilled = 0;
     this.streamedAny = false;
     this.progress();
     if (this.readId === id && this.isClosed) {
@@ -529,7 +606,7 @@ export class StreamCore {
         if (!this.readPartial && n > this.maxBufferSize) {
           // Fails however the bytes were split, even if read-ahead already holds them.
           this.fail(new StreamBufferFullError(
-            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+            `readBytes(${n}) needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`, this.overBuffer(n)));
           return;
         }
         const k = this.readyCount(n, this.readPartial);
@@ -548,7 +625,8 @@ export class StreamCore {
           const seen = end > cap ? `the match ends at ${end}` : `${buffer.length} bytes buffered`;
           this.fail(cap === max
             ? new UnsatisfiableReadError(`${what} not found within maxBytes (${max}): ${seen}`)
-            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`));
+            : new StreamBufferFullError(`${what} not found within maxBufferSize (${this.maxBufferSize}): ${seen}`,
+              this.overBuffer(end > cap ? end : buffer.length)));
         }
         return;
       }
@@ -557,7 +635,7 @@ export class StreamCore {
           this.streamAll();
         } else if (buffer.length > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
-            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`));
+            `readUntilClose needs more than maxBufferSize (${this.maxBufferSize}) bytes buffered`, this.overBuffer(buffer.length)));
         }
         return;
       }
@@ -579,15 +657,22 @@ export class StreamCore {
         const want = target.length;
         if (!this.readPartial && want > this.maxBufferSize) {
           this.fail(new StreamBufferFullError(
-            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`));
+            `readInto of ${want} bytes needs more than maxBufferSize (${this.maxBufferSize})`, this.overBuffer(want)));
           return;
         }
-        const k = this.readyCount(want, this.readPartial);
-        if (k >= 0) {
-          buffer.copyOut(target, 0, k);
-          this.afterConsume();
-          this.resolveRead(k);
+        if (want === 0) {
+          this.resolveRead(0);
+          return;
         }
+        // Into the target as the bytes come (returnInto gives them back if the read fails).
+        const have = buffer.length;
+        if (have === 0) return;
+        const filled = this.intoFilled;
+        const k = have < want - filled ? have : want - filled;
+        buffer.copyOut(target, filled, k);
+        this.intoFilled = filled + k;
+        this.afterConsume();
+        if (this.readPartial || this.intoFilled === want) this.resolveRead(this.intoFilled);
         return;
       }
       default:
@@ -690,12 +775,34 @@ export class StreamCore {
       else if (this.readKind === EACH && error === null) this.finishEach();
       else this.rejectRead(new StreamClosedError(error));
     }
-    const ids = this.writeQueue === null ? [] : this.writeQueue.drainAll();
+    const writes = this.writeQueue;
+    if (writes !== null && writes.pending) {
+      if (error === null) {
+        // Flush: nothing comes after these, so the outbox need not wait for the batch in flight.
+        const batch = writes.flushAll();
+        if (batch !== undefined) this.pushWrite(batch);
+        this.flushing = writes.pending;
+      } else {
+        this.rejectWrites(error);
+      }
+    }
+    this.push({ type: 'close-with-error', error });
+    if (!this.flushing) this.push({ type: 'closed', error });
+  }
+
+  /** A clean close's flush is over without every write confirmed: reject the rest, then `closed`. */
+  private endFlush(error: Error | null): void {
+    this.flushing = false;
+    this.rejectWrites(error);
+    this.push({ type: 'closed', error: this.closeError });
+  }
+
+  /** Rejects every write not yet confirmed; the transport's confirmations no longer count. */
+  private rejectWrites(error: Error | null): void {
+    const ids = (this.writeQueue as WriteQueue).drainAll();
     for (let i = 0; i < ids.length; i++) {
       this.push({ type: 'resolve-request', id: ids[i] as number, error: new StreamClosedError(error) });
     }
-    this.push({ type: 'close-with-error', error });
-    this.push({ type: 'closed', error });
   }
 
   private consume(n: number): Uint8Array {
@@ -718,8 +825,14 @@ export class StreamCore {
 
   private rejectRead(error: Error): void {
     const id = this.readId;
+    this.returnInto();
     this.clearRead();
     this.push({ type: 'resolve-request', id, error });
+  }
+
+  /** The details of a read's StreamBufferFullError: it needed `bytes` buffered. */
+  private overBuffer(bytes: number): BufferFullDetails {
+    return { option: 'maxBufferSize', limit: this.maxBufferSize, bytes };
   }
 
   private clearRead(): void {
@@ -727,6 +840,36 @@ export class StreamCore {
     this.readKind = NONE;
     this.readTarget = null;
     this.eachDelimiter = null;
+    this.intoFilled = 0;
+  }
+
+  /**
+   * Copies `data` (the head of what arrived) into the pending `readInto` target after the bytes
+   * it holds, and completes the read when that satisfies it. Returns how many bytes it took.
+   */
+  private fillInto(data: Uint8Array): number {
+    const target = this.readTarget as Uint8Array;
+    const filled = this.intoFilled;
+    const room = target.length - filled;
+    const k = data.length < room ? data.length : room;
+    target.set(k === data.length ? data : data.subarray(0, k), filled);
+    this.intoFilled = filled + k;
+    if (this.readPartial || this.intoFilled === target.length) this.resolveRead(this.intoFilled);
+    return k;
+  }
+
+  /**
+   * A pending `readInto` that ends without completing (cancelled, closed, failed) gives back the
+   * bytes it holds: they become the buffer's head again. The buffer is empty then — while a
+   * `readInto` is pending, every arriving byte goes into its target — so a push keeps the order.
+   */
+  private returnInto(): void {
+    const filled = this.intoFilled;
+    if (filled === 0 || this.readKind !== INTO) return;
+    this.intoFilled = 0;
+    const back = this.alloc(filled);
+    back.set((this.readTarget as Uint8Array).subarray(0, filled));
+    this.buffer.push(back);
   }
 
   /** Emits want-read / pause-read on a change of whether the transport should deliver bytes. */

@@ -75,11 +75,16 @@ export function checkRegex(regex: RegExp | string): RegExp {
   return out;
 }
 
-/** `maxBytes` as a number, -1 for "no limit". */
+/** `maxBytes` as a number, -1 for "no limit" (`undefined`; `null` is not a number: a TypeError). */
 export function checkMaxBytes(maxBytes: number | undefined): number {
-  if (maxBytes === undefined || maxBytes === null) return -1;
+  if (maxBytes === undefined) return -1;
   checkSize(maxBytes, 'maxBytes');
   return maxBytes;
+}
+
+/** Throws a TypeError unless `value` is a boolean (`what` names it). */
+export function checkBoolean(value: unknown, what: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw invalidArgType(`${what} must be a boolean, got ${describe(value)}`);
 }
 
 /** Throws unless `value` is an object (`what` names it); `undefined` passes when `optional`. */

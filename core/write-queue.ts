@@ -10,7 +10,8 @@ const COALESCE_BELOW = 16 * 1024;
  * One batch is in flight at a time: a write issued while the transport still owes a
  * `written()` waits in the outbox, and the whole outbox goes out as the next batch, small
  * writes coalesced into one chunk. That keeps many tiny writes from costing a transport
- * call each without delaying a write when the transport is idle.
+ * call each without delaying a write when the transport is idle. A clean close is the one
+ * exception: it hands the outbox over at once behind the batch in flight ({@link flushAll}).
  */
 export class WriteQueue {
   /** Bytes accepted and not yet confirmed written. */
@@ -85,6 +86,25 @@ export class WriteQueue {
     if (this.inFlight > 0 || this.outboxBytes === 0) return undefined;
     const batch = this.coalesce();
     this.inFlight = this.outboxBytes;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    return batch;
+  }
+
+  /** Whether some write is not yet complete (its bytes not all confirmed). */
+  get pending(): boolean {
+    return this.head !== this.tail;
+  }
+
+  /**
+   * Hands the whole outbox over now, as one more batch behind the one in flight (a clean close:
+   * nothing will be written after it, so there is nothing to wait for). Returns the batch, if
+   * the outbox held any bytes.
+   */
+  flushAll(): Uint8Array[] | undefined {
+    if (this.outboxBytes === 0) return undefined;
+    const batch = this.coalesce();
+    this.inFlight += this.outboxBytes;
     this.outbox = [];
     this.outboxBytes = 0;
     return batch;

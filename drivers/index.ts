@@ -14,7 +14,7 @@ export type {
 export type { Transport, TransportSink, Scheduler } from './facade/transport.js';
 export {
   StreamClosedError, StreamBufferFullError, UnsatisfiableReadError, AlreadyReadingError,
-  type ErrorCode, type CodedError,
+  type ErrorCode, type CodedError, type BufferLimit, type BufferFullDetails,
 } from '../core/errors.js';
 export type { StreamOptions } from '../core/options.js';
 export * from './memory/index.js';

@@ -8,26 +8,42 @@ import * as net from 'node:net';
 import { IOStream, type SSLIOStream } from 'sansio-iostream';
 import { testCerts } from '../test/_support/certs.js';
 
+/**
+ * One SMTP-ish session on the server side: greeting, EHLO, STARTTLS, then one command over TLS.
+ * A client that pipelines anything after STARTTLS before our 220 (CVE-2011-0411: plaintext
+ * that would be taken as sent inside the TLS session) is refused: `readableLength` says
+ * whether any byte is buffered beyond the STARTTLS line. Resolves with how the session ended.
+ */
+export async function serveSmtp(socket: net.Socket, certs: { serverKey: string; serverCert: string },
+  log: (s: string) => void = console.log): Promise<'tls' | 'refused'> {
+  const plain = new IOStream(socket);
+  await plain.write('220 mail.localhost ESMTP ready\r\n');
+  log(`server <- ${(await plain.readUntil('\r\n')).toString().trimEnd()}`);
+  await plain.write('250-mail.localhost\r\n250 STARTTLS\r\n');
+  log(`server <- ${(await plain.readUntil('\r\n')).toString().trimEnd()}`);
+  if (plain.readableLength > 0) {
+    // Bytes after STARTTLS, sent before our 220: never let them into the TLS session.
+    log(`server: ${plain.readableLength} bytes pipelined after STARTTLS, refusing`);
+    await plain.write('554 5.5.1 Error: command pipelining after STARTTLS\r\n');
+    plain.close();
+    return 'refused';
+  }
+  await plain.write('220 Go ahead\r\n');
+  // Nothing is buffered here (checked above): startTls would refuse otherwise.
+  const secure: SSLIOStream = await plain.startTls(true, { key: certs.serverKey, cert: certs.serverCert });
+  log(`server <- ${(await secure.readUntil('\r\n')).toString().trimEnd()} (over TLS)`);
+  await secure.write('250 mail.localhost at your service, over TLS\r\n');
+  secure.close();
+  return 'tls';
+}
+
 export async function starttlsDemo(log: (s: string) => void = console.log): Promise<void> {
   const certs = testCerts();
   let clientDone: Promise<void> = Promise.resolve();
   const served = new Promise<void>((resolve, reject) => {
     const server = net.createServer((socket) => {
       server.close();
-      void (async () => {
-        const plain = new IOStream(socket);
-        await plain.write('220 mail.localhost ESMTP ready\r\n');
-        log(`server <- ${(await plain.readUntil('\r\n')).toString().trimEnd()}`);
-        await plain.write('250-mail.localhost\r\n250 STARTTLS\r\n');
-        log(`server <- ${(await plain.readUntil('\r\n')).toString().trimEnd()}`);
-        await plain.write('220 Go ahead\r\n');
-        // Nothing may be buffered here: startTls refuses, as bytes read in plaintext would be
-        // injected into the TLS session.
-        const secure: SSLIOStream = await plain.startTls(true, { key: certs.serverKey, cert: certs.serverCert });
-        log(`server <- ${(await secure.readUntil('\r\n')).toString().trimEnd()} (over TLS)`);
-        await secure.write('250 mail.localhost at your service, over TLS\r\n');
-        secure.close();
-      })().then(resolve, reject);
+      serveSmtp(socket, certs, log).then(() => { resolve(); }, reject);
     });
     server.listen(0, '127.0.0.1', () => {
       clientDone = client((server.address() as net.AddressInfo).port);
@@ -54,5 +70,6 @@ export async function starttlsDemo(log: (s: string) => void = console.log): Prom
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await starttlsDemo();
+  // No top-level await: the tests import this file (tape loads it as CommonJS through tsx).
+  starttlsDemo().catch((err: unknown) => { console.error(err); process.exitCode = 1; });
 }

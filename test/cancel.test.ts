@@ -104,7 +104,8 @@ for (const chunking of CHUNKINGS) {
         await rejectsWith(t, p, reason, what);
         t.notOk(a.reading(), `${what}: slot freed`);
       }
-      t.equal(latin1(target), '\0'.repeat(10), 'the aborted readInto wrote nothing into its target');
+      // readInto copies the bytes into its target as they arrive; aborted, it gives them back.
+      t.equal(latin1(target), `0123${'\0'.repeat(6)}`, 'the aborted readInto had the bytes in its target');
       const rest = a.readUntilClose();
       await b.write('45');
       b.close();
@@ -126,7 +127,7 @@ eachChunking('core cancel(id): frees the slot, settles nothing, keeps every byte
   d.drain();
   t.notOk(d.core.reading, 'slot freed');
   t.notOk(d.settled.has(into), 'a cancelled request is never settled by the core');
-  t.equal(latin1(target), '\0'.repeat(9), 'readInto target untouched');
+  t.equal(d.core.readBufferSize, d.fed, 'what the readInto had taken is buffered again');
   const size = d.core.readBufferSize;
   t.equal(d.interest[d.interest.length - 1], size >= 4 ? 'pause-read' : 'want-read',
     'read-ahead follows the buffer once no read is pending');

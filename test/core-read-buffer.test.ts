@@ -130,7 +130,9 @@ eachChunking('core: readBytes results are views when they fit one received chunk
     const s = d.until(id);
     if (!(s?.value instanceof Uint8Array)) { t.fail(`readBytes(${n}) did not resolve with bytes`); return; }
     t.equal(latin1(s.value), 'abcdefghijklmnop'.slice(at, at + n));
-    checkZeroCopy(t, d.received, at, s.value);
+    // A transient delivery is copied (its buffer is overwritten after each call): the text check
+    // above, made after that, is what matters there.
+    if (ch.transient !== true) checkZeroCopy(t, d.received, at, s.value);
     at += n;
   }
   d.checkInvariants(t);

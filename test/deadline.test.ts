@@ -33,6 +33,14 @@ function isTimeout(t: Test, err: StreamClosedError, what: string, ms: number): v
   t.equal(real?.message, `${what} timed out after ${ms} ms`, `the message names the operation and the timeout: ${real?.message}`);
 }
 
+/** A signal's abort as realError: an Error with a string code (ABORT_ERR) and the reason as cause. */
+function isAbort(t: Test, err: StreamClosedError, reason: unknown): void {
+  const real = err.realError as (Error & { code?: unknown }) | undefined;
+  t.equal(real?.code, 'ABORT_ERR', 'realError.code is the string ABORT_ERR');
+  t.equal(real?.name, 'AbortError', 'realError.name is AbortError');
+  t.equal(real?.cause, reason, 'realError.cause is signal.reason');
+}
+
 function noAbortListener(t: Test, signal: AbortSignal): void {
   t.equal(getEventListeners(signal, 'abort').length, 0, 'no abort listener left on the signal');
 }
@@ -111,12 +119,12 @@ test('deadline: an already aborted signal rejects at once, with the reason, with
   const plain = new IOStream();
   const pendingRead = plain.readBytes(1);
   let err = await rejection(t, plain.connect({ host: HOST, port: listener.port }, { signal: ac.signal }), 'IOStream.connect');
-  t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+  isAbort(t, err, ac.signal.reason);
   t.equal(plain.socket, null, 'IOStream: no socket created');
   t.ok(plain.closed(), 'the stream is closed');
-  t.equal(plain.error, ac.signal.reason, 'with the reason as its error');
+  t.equal(plain.error, err.realError, 'with the same error as its error');
   const readErr = await rejection(t, pendingRead, 'a read issued before connect');
-  t.equal(readErr.realError, ac.signal.reason, 'the read has the reason as realError too');
+  t.equal(readErr.realError, err.realError, 'the read has the same realError too');
 
   const ac2 = new AbortController();
   ac2.abort('not an Error');
@@ -140,9 +148,25 @@ test('deadline: IOStream.connect aborted while the TCP connect is pending (full 
   t.ok(stream.socket?.connecting, 'the connect is still pending after 50 ms');
   ac.abort();
   const err = await rejection(t, p, 'IOStream.connect');
-  t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+  isAbort(t, err, ac.signal.reason);
   t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, socket destroyed');
   noAbortListener(t, ac.signal);
+}));
+
+test('deadline: a signal from AbortSignal.timeout() gives realError.code ETIMEDOUT (a string), the TimeoutError as cause', (t) => withPendingPort(t, async (port) => {
+  const signal = AbortSignal.timeout(60);
+  const stream = new IOStream();
+  const err = await rejection(t, stream.connect({ host: HOST, port }, { signal }), 'IOStream.connect');
+  const real = err.realError as (Error & { code?: unknown }) | undefined;
+  t.equal(real?.code, 'ETIMEDOUT', 'realError.code is the string ETIMEDOUT, as with timeout:');
+  t.equal(typeof real?.code, 'string', 'not the DOMException\'s number 23');
+  t.equal(real?.cause, signal.reason, 'realError.cause is the signal\'s TimeoutError');
+  t.equal((real?.cause as Error | undefined)?.name, 'TimeoutError');
+  t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, socket destroyed');
+  // And an already expired one, before any socket exists.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const late = await rejection(t, new IOStream().connect({ host: HOST, port }, { signal }), 'IOStream.connect (signal already timed out)');
+  t.equal((late.realError as { code?: unknown } | undefined)?.code, 'ETIMEDOUT', 'already timed out: ETIMEDOUT too');
 }));
 
 test('deadline: IOStream.connect aborted synchronously right after the call', async (t) => {
@@ -154,7 +178,8 @@ test('deadline: IOStream.connect aborted synchronously right after the call', as
   t.ok(stream.socket?.connecting, 'connecting when aborted');
   ac.abort(new Error('changed my mind'));
   const err = await rejection(t, p, 'IOStream.connect');
-  t.equal(err.realError?.message, 'changed my mind', 'realError is the reason given to abort()');
+  t.equal((err.realError?.cause as Error | undefined)?.message, 'changed my mind', 'realError.cause is the reason given to abort()');
+  t.equal((err.realError as { code?: unknown } | undefined)?.code, 'ABORT_ERR', 'with code ABORT_ERR');
   t.ok(stream.socket?.destroyed, 'socket destroyed');
   noAbortListener(t, ac.signal);
   await listener.close();
@@ -208,7 +233,7 @@ test('deadline: SSLIOStream.connect aborted during the handshake', async (t) => 
   const stream = new SSLIOStream(undefined, tlsClientOpts());
   const err = await rejection(t, stream.connect({ host: HOST, port }, { signal: ac.signal, timeout: 5000 }), 'SSLIOStream.connect');
   await accepted;
-  t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+  isAbort(t, err, ac.signal.reason);
   t.ok(stream.closed() && stream.socket?.destroyed, 'stream closed, TLS socket destroyed');
   noAbortListener(t, ac.signal);
   for (const s of held) s.destroy();
@@ -292,7 +317,7 @@ test('deadline: waitForHandshake aborted (pending and already aborted)', async (
     const p = s.waitForHandshake({ signal: ac.signal });
     if (!early) setTimeout(() => ac.abort(), 30);
     const err = await rejection(t, p, early ? 'waitForHandshake (already aborted)' : 'waitForHandshake (aborted later)');
-    t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+    isAbort(t, err, ac.signal.reason);
     t.ok(s.closed() && s.socket?.destroyed, 'server stream closed, socket destroyed');
     noAbortListener(t, ac.signal);
     raw.end();
@@ -322,9 +347,9 @@ test('deadline: startTls with an already aborted signal closes the stream and it
   ac.abort();
   const socket = client.socket as net.Socket;
   const err = await rejection(t, client.startTls(false, undefined, { signal: ac.signal }), 'startTls');
-  t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+  isAbort(t, err, ac.signal.reason);
   t.ok(client.closed() && socket.destroyed, 'stream closed, socket destroyed');
-  t.equal(client.error, ac.signal.reason, 'the stream error is the reason');
+  t.equal(client.error, err.realError, 'the stream error is the realError');
   await withTimeout(serverSawEnd, WAIT_MS, 'the peer sees the end');
   // Misuse still throws first: not connected any more.
   t.throws(() => new IOStream().startTls(false, undefined, { signal: ac.signal }), /not connected/);
@@ -340,7 +365,7 @@ test('deadline: startTls aborted during the handshake; and a startTls that succe
     const p = client.startTls(false, { ca: testCerts().ca }, { serverHostname: 'localhost', signal: ac.signal });
     setTimeout(() => ac.abort(), 30);
     const err = await rejection(t, p, 'startTls (aborted)');
-    t.equal(err.realError, ac.signal.reason, 'realError is signal.reason');
+    isAbort(t, err, ac.signal.reason);
     noAbortListener(t, ac.signal);
     server.close();
   }

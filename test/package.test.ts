@@ -31,6 +31,7 @@ const ENTRIES: Record<string, { names: string[]; nodeFree: boolean }> = {
   core: { names: ['StreamCore', 'StreamClosedError', 'StreamBufferFullError', 'UnsatisfiableReadError'], nodeFree: true },
   memory: { names: ['memoryPair', 'SimLoop'], nodeFree: true },
   web: { names: ['WebIOStream'], nodeFree: true },
+  facade: { names: ['BaseIOStream', 'StreamClosedError', 'DriverContractError', 'setDriverContractChecks'], nodeFree: true },
   conformance: { names: ['runConformance'], nodeFree: true },
 };
 
@@ -86,6 +87,20 @@ test('package: ESM and CJS builds export the public names and share one class pe
   const rootEsm = (await import(pathToFileURL(join(dist, 'index.js')).href)) as Record<string, unknown>;
   const coreEsm = (await import(pathToFileURL(join(dist, 'core.js')).href)) as Record<string, unknown>;
   t.equal(rootEsm.StreamClosedError, coreEsm.StreamClosedError, 'root and /core export the same StreamClosedError');
+  const facadeEsm = (await import(pathToFileURL(join(dist, 'facade.js')).href)) as Record<string, unknown>;
+  t.equal(rootEsm.BaseIOStream, facadeEsm.BaseIOStream, 'root and /facade export the same BaseIOStream (one class a driver extends)');
+  t.equal(facadeEsm.StreamClosedError, coreEsm.StreamClosedError, '/facade and /core export the same StreamClosedError');
+});
+
+test('package: deno.json (the JSR package) has package.json\'s version and the same entry points, on the same sources', (t) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; exports: Record<string, unknown> };
+  const jsr = JSON.parse(readFileSync(join(root, 'deno.json'), 'utf8')) as { version: string; exports: Record<string, string> };
+  t.equal(jsr.version, pkg.version, `version ${pkg.version}`);
+  t.deepEqual(Object.keys(jsr.exports).sort(), Object.keys(pkg.exports).filter((k) => k !== './package.json').sort(), 'the same subpaths');
+  const rollupInput: Record<string, string> = { '.': 'drivers/index.ts', './core': 'core/index.ts', './memory': 'drivers/memory/index.ts',
+    './web': 'drivers/web/index.ts', './facade': 'drivers/facade/index.ts', './conformance': 'conformance/index.ts' };
+  for (const [sub, file] of Object.entries(jsr.exports)) t.equal(file, `./${rollupInput[sub] ?? '?'}`, `${sub} is ${file}`);
+  t.end();
 });
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -285,11 +300,12 @@ test('package: a packed tarball installs and imports in a fresh project (ESM, CJ
       "import { runConformance } from 'sansio-iostream/conformance';",
       "import { memoryPair } from 'sansio-iostream/memory';",
       "import { StreamCore } from 'sansio-iostream/core';",
+      "import { BaseIOStream } from 'sansio-iostream/facade';",
       "import { IOStream } from 'sansio-iostream';",
       "const [a, b] = memoryPair();",
       "await a.write('ping\\n');",
       "const line = new TextDecoder().decode(await b.readUntil('\\n'));",
-      "console.log(typeof runConformance, typeof StreamCore, typeof IOStream, JSON.stringify(line));",
+      "console.log(typeof runConformance, typeof StreamCore, typeof IOStream, a instanceof BaseIOStream, JSON.stringify(line));",
       "a.close(); b.close();",
     ].join('\n'));
     writeFileSync(join(app, 'cjs.cjs'), [
@@ -298,7 +314,7 @@ test('package: a packed tarball installs and imports in a fresh project (ESM, CJ
       "const { SSLIOStream } = require('sansio-iostream');",
       "console.log(typeof runConformance, typeof StreamCore, typeof SSLIOStream);",
     ].join('\n'));
-    t.equal(execFileSync(process.execPath, ['esm.mjs'], { cwd: app, encoding: 'utf8' }).trim(), 'function function function "ping\\n"', 'ESM consumer');
+    t.equal(execFileSync(process.execPath, ['esm.mjs'], { cwd: app, encoding: 'utf8' }).trim(), 'function function function true "ping\\n"', 'ESM consumer');
     t.equal(execFileSync(process.execPath, ['cjs.cjs'], { cwd: app, encoding: 'utf8' }).trim(), 'function function function', 'CJS consumer');
 
     // What a user sees: an uncaught error from the library, with Node's source maps on, points

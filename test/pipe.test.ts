@@ -81,9 +81,20 @@ class Scope {
   }
 }
 
-/** Resolves once the stream's close callback ran (the fd/stdio release follows its 'close'). */
+const closeCallbacks = new WeakMap<PipeIOStream, Promise<void>>();
+
+/**
+ * Resolves once the stream's close callback ran (the fd/stdio release follows its 'close').
+ * One promise per stream: a stream calls one close callback, so the test body and the
+ * cleanup share it.
+ */
 function closedPromise(s: PipeIOStream): Promise<void> {
-  return new Promise((resolve) => s.setCloseCallback(resolve));
+  let p = closeCallbacks.get(s);
+  if (p === undefined) {
+    p = new Promise((resolve) => s.setCloseCallback(resolve));
+    closeCallbacks.set(s, p);
+  }
+  return p;
 }
 
 /** Runs `body` with a Scope that is always cleaned up, bounded in time. */

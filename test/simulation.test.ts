@@ -193,9 +193,17 @@ function checkInvariants(run: Run, client: Side, server: Side): void {
     }
     // A side receives at most `after` bytes; a reset comes after exactly that many, all still takeable.
     if ((f.kind === 'reset' || f.kind === 'eof') && got.length > f.after) side.fail(`took ${got.length} > ${f.after} bytes`);
-    const code = (side.stream.error as (Error & { code?: unknown }) | null)?.code;
-    if (side.stream.error !== null) {
-      if (code !== 'ECONNRESET' || f.kind !== 'reset') side.fail(`closed with ${describeError(side.stream.error)}`);
+    const error = side.stream.error as (Error & { code?: unknown; syscall?: unknown }) | null;
+    if (error !== null && error.syscall === 'write') {
+      // The writer of a faulted direction: its bytes past the fault were never confirmed, so it
+      // sees the fault too (ECONNRESET after a reset, EPIPE after an EOF), whatever it received.
+      if (error.code !== (f.kind === 'reset' ? 'ECONNRESET' : f.kind === 'eof' ? 'EPIPE' : null)) {
+        side.fail(`closed with ${describeError(error)}`);
+      } else {
+        count('writer saw the fault');
+      }
+    } else if (error !== null) {
+      if (error.code !== 'ECONNRESET' || f.kind !== 'reset') side.fail(`closed with ${describeError(error)}`);
       else if (got.length !== f.after) side.fail(`reset after ${f.after} bytes, but took ${got.length}`);
     }
   }

@@ -47,6 +47,9 @@ test('test_start_tls_smtp', async (t) => {
   const clientTls = client.startTls(false, { rejectUnauthorized: false });
   const serverTls = server.startTls(true, serverOptions());
   t.ok(client.closed() && server.closed(), 'the plain streams are detached');
+  // A write on the detached stream rejects and is never sent: no plaintext enters the TLS session.
+  const late = await client.write('PLAINTEXT\r\n').then(() => null, (e: unknown) => e);
+  t.ok(late instanceof StreamClosedError, 'a write on the detached plain stream rejects');
   const [c, s] = await withTimeout(Promise.all([clientTls, serverTls]), WAIT_MS, 'handshake');
   t.ok(c instanceof SSLIOStream && s instanceof SSLIOStream);
   t.ok(c.socket?.encrypted && c.socket.getCipher() !== null, 'the client side is encrypted');

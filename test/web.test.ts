@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { test, withTimeout } from './_support/harness.js';
 import { runConformance, type TestFunction } from '../conformance/index.js';
 import { WebIOStream, type WebStreamPair } from '../drivers/web/index.js';
-import { socketPair, tcpWebPair, toWeb, transformPair } from './_support/web-pair.js';
+import { socketPair, tcpByteWebPair, tcpWebPair, toWeb, transformPair } from './_support/web-pair.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms); });
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -121,6 +121,40 @@ test('web/tcp: peer reset is StreamClosedError with realError ECONNRESET', async
   a.close();
 });
 
+test('web: a byte stream is read with a BYOB reader into reused memory; other streams with a default reader', async (t) => {
+  const byob = (s: WebIOStream): boolean => (s as unknown as { transport: { byob: boolean } }).transport.byob;
+  const [a, b] = await tcpByteWebPair();
+  const [c, d] = await transformPair();
+  try {
+    t.ok(byob(a) && byob(b), 'byte streams: BYOB');
+    t.notOk(byob(c) || byob(d), 'TransformStream readables: default reader');
+    // A source that writes into the BYOB request's view: the same memory comes back each read.
+    const seen: number[] = [];
+    let n = 0;
+    const readable = new ReadableStream({
+      type: 'bytes',
+      pull(ctl) {
+        const req = ctl.byobRequest;
+        if (req === null || req.view === null) return;
+        const v = req.view as Uint8Array;
+        seen.push(v.byteLength);
+        v[0] = n++;
+        req.respond(1);
+        if (n === 40) ctl.close();
+      },
+    });
+    const s = WebIOStream.fromStreams({ readable, writable: new WritableStream() } as unknown as WebStreamPair);
+    const into = new Uint8Array(1);
+    let sum = 0;
+    for (let i = 0; i < 40; i++) sum += (await withTimeout(s.readInto(into), 5000, 'readInto')) === 1 ? into[0] as number : -1000;
+    t.equal(sum, (39 * 40) / 2, 'readInto got bytes 0..39 in order');
+    t.ok(seen.every((x) => x === 8192), `every read offered the same 8 KiB buffer size (${seen.length} reads)`);
+    s.close();
+  } finally {
+    for (const x of [a, b, c, d]) x.close();
+  }
+});
+
 test('web/tcp: half-close: a.close() is EOF at b after all bytes', async (t) => {
   const [a, b] = await tcpWebPair();
   await a.write('last words');
@@ -132,3 +166,5 @@ test('web/tcp: half-close: a.close() is EOF at b after all bytes', async (t) => 
 const run = test as unknown as TestFunction;
 runConformance(run, { name: 'web/transform', makePair: async (options) => transformPair(options) });
 runConformance(run, { name: 'web/tcp', makePair: (options) => tcpWebPair(options) });
+// Byte streams: read with a BYOB reader into reused memory (receiveTransient).
+runConformance(run, { name: 'web/tcp-bytes', makePair: (options) => tcpByteWebPair(options) });

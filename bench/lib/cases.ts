@@ -57,12 +57,25 @@ const cpu = (r: ChildResult): number => r.cpuSeconds;
 export function buildCases(s: Sizes): Case[] {
   const cases: Case[] = [];
   const sock = (group: string, label: string, peer: PeerName, workload: Workload, extra: Partial<SocketCase> & Pick<SocketCase, 'unit' | 'metric'>): void => {
-    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : workload === 'w2push' ? '-push' : workload === 'w2each' ? '-each' : '';
+    const into = workload === 'w1into' || workload === 'w1cinto' ? (peer === 'raw' ? '-onread' : '-readInto') : '';
+    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : workload === 'w2push' ? '-push' : workload === 'w2each' ? '-each' : into;
     cases.push({ kind: 'socket', id: `${group}/${peer}${suffix}`, group, label, peer, workload, bytes: 0, count: 0, ...extra });
   };
-  const w1 = `W1 bulk ${s.w1Bytes / MiB} MiB, readBytes(64K, partial)`;
-  for (const peer of ['ours', 'raw', 'promise-socket', 'it-byte-stream', 'tornado'] as const) {
-    sock('W1', w1, peer, 'w1', { bytes: s.w1Bytes, unit: 'MiB/s', metric: mibps(s.w1Bytes), rss: true });
+  // W1 twice: the receiver accepts (server side, today's W1) and the receiver connects (client
+  // side: the socket is the stream's own, made with onread). Each with readBytes(64K, partial)
+  // and readInto one reused 64K buffer; raw as 'data' and as onread into one reused buffer.
+  const bulk = { bytes: s.w1Bytes, unit: 'MiB/s', metric: mibps(s.w1Bytes), rss: true };
+  const sides = [['W1', 'accepts', 'w1', 'w1into'], ['W1-client', 'connects', 'w1c', 'w1cinto']] as const;
+  for (const [group, who, bytesLoop, intoLoop] of sides) {
+    const label = `W1 bulk ${s.w1Bytes / MiB} MiB, receiver ${who}: readBytes(64K, partial); -readInto: readInto(one 64K buffer, partial)`;
+    sock(group, label, 'ours', bytesLoop, bulk);
+    sock(group, label, 'ours', intoLoop, bulk);
+    sock(group, label, 'raw', bytesLoop, bulk);
+    sock(group, label, 'raw', intoLoop, bulk);
+    sock(group, label, 'floor', intoLoop, bulk);
+    if (group === 'W1') for (const peer of ['promise-socket', 'it-byte-stream'] as const) sock(group, label, peer, bytesLoop, bulk);
+    sock(group, label, 'tornado', bytesLoop, bulk);
+    sock(group, label, 'tornado', intoLoop, bulk);
   }
   const w2 = `W2 ${s.w2Lines / 1000}k lines of 32 B + CRLF, readUntil per line`;
   const lines = { count: s.w2Lines, unit: 'lines/s', metric: perSec(s.w2Lines) };

@@ -1,6 +1,6 @@
 /** Runs one case once: spawns the measured child (and the sender), returns its result or why not. */
 import type { CoreCase, SocketCase } from './cases.js';
-import type { ChildParams, ChildResult } from './params.js';
+import { isClientWorkload, type ChildParams, type ChildResult } from './params.js';
 import type { PeerCommand, Peers } from './peers.js';
 import { Child } from './proc.js';
 import { existsSync } from 'node:fs';
@@ -28,6 +28,7 @@ function asOutcome(m: Record<string, unknown>): Outcome {
 
 export async function runSocketCase(c: SocketCase, cmd: PeerCommand, peers: Peers, timeoutMs: number): Promise<Outcome> {
   const params: ChildParams = { workload: c.workload, bytes: c.bytes, count: c.count };
+  if (isClientWorkload(c.workload)) return runClientCase(params, cmd, peers, timeoutMs);
   const recv = pinned(1, cmd.cmd, [...cmd.args, JSON.stringify(params)]);
   let sender: Child | null = null;
   try {
@@ -40,6 +41,24 @@ export async function runSocketCase(c: SocketCase, cmd: PeerCommand, peers: Peer
     return { error: err instanceof Error ? err.message : String(err) };
   } finally {
     await Promise.all([recv.finish(2000), sender?.finish(2000)]);
+  }
+}
+
+/** A client workload: the sender listens first, the measured receiver connects to it. */
+async function runClientCase(params: ChildParams, cmd: PeerCommand, peers: Peers, timeoutMs: number): Promise<Outcome> {
+  const sender = pinned(0, process.execPath, [peers.sender, JSON.stringify({ ...params, listen: true })]);
+  let recv: Child | null = null;
+  try {
+    const listening = await sender.waitFor(['ready', 'error'], 30_000);
+    if (!('ready' in listening)) return asOutcome(listening);
+    recv = pinned(1, cmd.cmd, [...cmd.args, JSON.stringify({ ...params, port: listening.ready })]);
+    const first = await recv.waitFor(['ready', 'skip', 'error', 'result'], 30_000);
+    if (!('ready' in first)) return asOutcome(first);
+    return asOutcome(await recv.waitFor(['result', 'error'], timeoutMs));
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await Promise.all([recv?.finish(2000), sender.finish(2000)]);
   }
 }
 

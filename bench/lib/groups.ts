@@ -22,7 +22,7 @@ export const RESP_TARGETS: readonly { group: string; min: number; bound?: string
 
 /** The case a group's ratios are taken against ("the limit"). */
 export const LIMIT: Record<string, string> = {
-  'W1': 'W1/raw', 'W2': 'W2/raw', 'W3': 'W3/raw', 'W4-small': 'W4-small/raw', 'W4-big': 'W4-big/raw',
+  'W1': 'W1/raw-onread', 'W1-client': 'W1-client/raw-onread', 'W2': 'W2/raw', 'W3': 'W3/raw', 'W4-small': 'W4-small/raw', 'W4-big': 'W4-big/raw',
   'W4-slow': 'W4-slow/raw', 'W5-W1': 'W5-W1/indexOf loop', 'W5-W2': 'W5-W2/indexOf loop',
   'W5-W4-small': 'W5-W4-small/indexOf loop', 'W5-W4-big': 'W5-W4-big/indexOf loop',
 };

@@ -43,6 +43,29 @@ export class Results implements Query {
     return r === undefined || r.rssAbove.length === 0 ? undefined : summarize(r.rssAbove).median;
   }
 
+  /**
+   * Adds row `id` whose run i is the best of run i of each of `ids` (rounds are interleaved, so
+   * the runs with one index were measured together): e.g. Tornado's best of read_bytes and
+   * read_into. Nothing is added when none of them ran.
+   */
+  deriveBest(id: string, ids: readonly string[]): void {
+    const rows = ids.map((x) => this.rows.get(x)).filter((r): r is Row => r !== undefined && r.values.length > 0);
+    const first = rows[0];
+    if (first === undefined) return;
+    const row = this.row(id, { group: first.group, label: first.label, peer: first.peer, unit: first.unit, lower: first.lower });
+    const runs = Math.max(...rows.map((r) => r.values.length));
+    for (let i = 0; i < runs; i++) {
+      const vals = rows.map((r) => r.values[i]).filter((v): v is number => v !== undefined);
+      row.values.push(first.lower ? Math.min(...vals) : Math.max(...vals));
+    }
+  }
+
+  /** The row the ×Tornado column of `group` compares with: Tornado's best where derived. */
+  tornadoOf(group: string): string | undefined {
+    for (const id of [`${group}/tornado-best`, `${group}/tornado`]) if (this.rows.has(id)) return id;
+    return undefined;
+  }
+
   /** How much better `a` is than `b` (≥ 1: better), from medians. */
   goodness(a: string, b: string): number | undefined {
     const x = this.median(a);
@@ -100,7 +123,10 @@ export function table(res: Results): string {
   const lines: string[] = [];
   const head = `${pad('peer', 22)} ${pad('median', 9, true)} ${pad('min–max', 19, true)} ${pad('unit', 8)} ${pad('×limit', 7, true)} ${pad('×Tornado', 8, true)} ${pad('RSS+MiB', 8, true)} ${pad('n', 2, true)}`;
   let group = '';
-  for (const r of res.rows.values()) {
+  // By group, in the order groups first appear (a derived row, added last, joins its group).
+  const order = [...new Set([...res.rows.values()].map((r) => r.group))];
+  const rows = [...res.rows.values()].sort((x, y) => order.indexOf(x.group) - order.indexOf(y.group));
+  for (const r of rows) {
     if (r.group !== group) {
       group = r.group;
       lines.push('', `${r.label}`, head);
@@ -113,7 +139,8 @@ export function table(res: Results): string {
     }
     const limit = LIMIT[r.group] ?? `${r.group}/raw`;
     const xl = res.goodness(r.id, limit);
-    const xt = res.rows.has(`${r.group}/tornado`) ? res.goodness(r.id, `${r.group}/tornado`) : undefined;
+    const tornado = res.tornadoOf(r.group);
+    const xt = tornado !== undefined ? res.goodness(r.id, tornado) : undefined;
     const rss = res.rssAbove(r.id);
     lines.push(`${pad(name, 22)} ${pad(fmt(s.median), 9, true)} ${pad(`${fmt(s.min)}–${fmt(s.max)}`, 19, true)} ${pad(r.unit, 8)} ${pad(xl === undefined ? '' : xl.toFixed(2), 7, true)} ${pad(xt === undefined ? '' : xt.toFixed(2), 8, true)} ${pad(rss === undefined ? '' : (rss / MiB).toFixed(0), 8, true)} ${pad(String(s.runs.length), 2, true)}`);
   }
@@ -137,7 +164,7 @@ export function toJson(res: Results): Record<string, unknown> {
       group: r.group, label: r.label, peer: r.peer, unit: r.unit, lowerIsBetter: r.lower,
       median: s?.median ?? null, min: s?.min ?? null, max: s?.max ?? null, runs: r.values,
       vsLimit: res.goodness(r.id, limit) ?? null,
-      vsTornado: res.rows.has(`${r.group}/tornado`) ? res.goodness(r.id, `${r.group}/tornado`) ?? null : null,
+      vsTornado: ((tornado) => (tornado !== undefined ? res.goodness(r.id, tornado) ?? null : null))(res.tornadoOf(r.group)),
       rssAboveBaseline: res.rssAbove(r.id) ?? null,
       ...(r.skip !== undefined ? { skipped: r.skip } : {}),
       ...(r.errors.length > 0 ? { errors: r.errors } : {}),

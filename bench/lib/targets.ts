@@ -25,7 +25,30 @@ export interface Query {
 
 export function targets(s: Sizes): Target[] {
   const t: Target[] = [
-    { id: 'W1-raw', text: 'W1 bulk ≥ 0.9× raw net', kind: 'ratio', a: 'W1/ours', b: 'W1/raw', min: 0.9 },
+    // Issue 18: bulk receive through reused memory. readBytes results must stay valid forever
+    // (fresh memory each), so it is held to raw 'data'; readInto into one reused buffer to raw
+    // onread into one reused buffer, which also bounds what can beat Tornado.
+    { id: 'W1-raw', text: "W1 readBytes ≥ 0.95× raw 'data'", kind: 'ratio', a: 'W1/ours', b: 'W1/raw', min: 0.95 },
+    { id: 'W1-client-raw', text: "W1 client readBytes ≥ 0.95× raw 'data' (reference)", kind: 'ratio', a: 'W1-client/ours', b: 'W1-client/raw', min: 0.95, reference: true },
+    // Bounded by floor-readInto (onread, a copy into the caller's buffer, one promise per read:
+    // the least an awaited readInto costs), which is itself below raw onread (no copy, no promise).
+    { id: 'W1-client-into-tornado', text: 'W1 client readInto ≥ 1.1× Tornado (best of read_bytes/read_into)', kind: 'ratio', a: 'W1-client/ours-readInto', b: 'W1-client/tornado-best', min: 1.1, bound: 'W1-client/floor-readInto' },
+    { id: 'W1-client-into-onread', text: 'W1 client readInto ≥ 0.9× raw onread (reused buffer)', kind: 'ratio', a: 'W1-client/ours-readInto', b: 'W1-client/raw-onread', min: 0.9, bound: 'W1-client/floor-readInto' },
+    { id: 'W1-into-tornado', text: 'W1 server readInto ≥ 1.1× Tornado (best of read_bytes/read_into)', kind: 'ratio', a: 'W1/ours-readInto', b: 'W1/tornado-best', min: 1.1, bound: 'W1/floor-readInto' },
+    { id: 'W1-into-onread', text: 'W1 server readInto ≥ 0.9× raw onread (reused buffer)', kind: 'ratio', a: 'W1/ours-readInto', b: 'W1/raw-onread', min: 0.9, bound: 'W1/floor-readInto' },
+    { id: 'W1-client-into-floor', text: 'W1 client readInto ≥ 0.9× floor-readInto (reference)', kind: 'ratio', a: 'W1-client/ours-readInto', b: 'W1-client/floor-readInto', min: 0.9, reference: true },
+    { id: 'W1-into-floor', text: 'W1 server readInto ≥ 0.9× floor-readInto (reference)', kind: 'ratio', a: 'W1/ours-readInto', b: 'W1/floor-readInto', min: 0.9, reference: true },
+    {
+      // Today's readBytes sat at 1.0-1.1x raw 'data' (Node 20: 42 vs 41 MiB; Node 26: ~80 vs 73).
+      id: 'W1-rss', text: "W1 peak RSS above baseline ≤ 1.15× raw 'data''s (every ours row)", kind: 'max', max: 1.15, unit: '×',
+      uses: ['W1/ours', 'W1/ours-readInto', 'W1-client/ours', 'W1-client/ours-readInto', 'W1/raw'],
+      value: (q) => {
+        const raw = q.rssAbove('W1/raw');
+        const ours = ['W1/ours', 'W1/ours-readInto', 'W1-client/ours', 'W1-client/ours-readInto'].map((id) => q.rssAbove(id));
+        if (raw === undefined || raw <= 0 || ours.some((v) => v === undefined)) return undefined;
+        return Math.max(...(ours as number[])) / raw;
+      },
+    },
     { id: 'W3-raw', text: 'W3 ping-pong ≥ 0.9× raw net', kind: 'ratio', a: 'W3/ours', b: 'W3/raw', min: 0.9 },
     // Issue 11: each per-record API shape against its peer, bounded by the least that shape costs.
     { id: 'W2-iter-readline', text: 'W2 iterator ≥ 1.3× readline for-await', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/readline', min: 1.3, bound: 'W2/floor-iter' },

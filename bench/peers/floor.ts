@@ -1,5 +1,15 @@
 /**
- * Peer "floor" (W2 only): not a library but the least each per-record API shape costs here.
+ * Peer "floor" (W1 readInto and W2): not a library but the least each API shape costs here.
+ *
+ * W1 (row `floor-readInto`): `onread` into one reused 64 KiB buffer, each read copied into the
+ * caller's one 64 KiB buffer and handed to an awaiting loop through one promise — what an
+ * `await stream.readInto(buf, { partial: true })` loop cannot go below (raw `onread` with no
+ * copy and no promise is the limit row; the promise alone costs 15-20 % there: Node runs a
+ * microtask checkpoint after every read callback that queued one). `w1cinto`: the socket the
+ * receiver connects, made with `onread`; `w1into`: the accepted socket, switched the way
+ * `IOStream` switches one (the library's `reused-receive.ts`).
+ *
+ * W2:
  * Raw `net` 'data' events, the `indexOf` scan and a Buffer view per line (`LineSplitter` with
  * direct views: Node's Buffer class constructed directly, as cheaply as a real Buffer per line
  * can be made), then per line:
@@ -17,6 +27,7 @@
  *   any async iterator of records cannot go below.
  */
 import type * as net from 'node:net';
+import { acceptedOnread, connectOnread } from '../lib/onread.js';
 import { LineTally, expect, runReceiver } from '../lib/receiver.js';
 import { LineSplitter } from '../lib/scan.js';
 
@@ -127,7 +138,44 @@ class PullReader {
   }
 }
 
+/**
+ * The floor of an awaited `readInto` loop: `start` puts a socket on `onread` with the callback it
+ * gets; each read is copied into `target` and resolves the loop's one pending promise.
+ */
+async function intoLoop(bytes: number, start: (callback: (n: number, buf: Buffer) => boolean) => net.Socket): Promise<number> {
+  const target = new Uint8Array(65536);
+  let wake: ((n: number) => void) | null = null;
+  const early: Uint8Array[] = []; // a read while no promise waits (not expected): kept, not lost
+  const socket = start((n, buf) => {
+    const bytesRead = n === buf.length ? buf : buf.subarray(0, n);
+    const w = wake;
+    if (w === null) { early.push(bytesRead.slice()); return true; }
+    wake = null;
+    target.set(bytesRead);
+    w(n);
+    return true;
+  });
+  let total = 0;
+  while (total < bytes) {
+    const head = early.shift();
+    if (head !== undefined) { target.set(head); total += head.length; continue; }
+    total += await new Promise<number>((resolve) => { wake = resolve; });
+  }
+  socket.destroy();
+  return total;
+}
+
 runReceiver({
+  async w1into(socket, p) {
+    const total = await intoLoop(p.bytes, (callback) => acceptedOnread(socket, callback));
+    expect('bytes', total, p.bytes);
+    return total;
+  },
+  async w1cinto(port, p) {
+    const total = await intoLoop(p.bytes, (callback) => connectOnread(port, callback));
+    expect('bytes', total, p.bytes);
+    return total;
+  },
   async w2(socket, p) {
     const src = new LineSource(socket);
     let n = 0;

@@ -1,8 +1,13 @@
 /**
  * Peer "raw net": Node `net` with hand-written scanning — the limit. `'data'` events, a
- * numeric `indexOf` per line, views where possible, one join for the big message.
+ * numeric `indexOf` per line, views where possible, one join for the big message. W1 also as
+ * `onread` into one reused 64 KiB buffer, counting bytes and nothing else (the receive path's
+ * limit): `w1cinto` with the public option on the socket it connects, `w1into` on the accepted
+ * socket, switched the way `IOStream` switches one at its first `readInto` (the library's
+ * `reused-receive.ts`, the only way onto `onread` for a socket `net.Server` made).
  */
-import type * as net from 'node:net';
+import * as net from 'node:net';
+import { acceptedOnread, connectOnread } from '../lib/onread.js';
 import { expect, runReceiver } from '../lib/receiver.js';
 import { LineLocator, LineSplitter, MessageAccumulator, NewlineSplitter } from '../lib/scan.js';
 
@@ -25,10 +30,40 @@ async function message(socket: net.Socket, size: number): Promise<number> {
   return 1;
 }
 
+/** Counts `onread` deliveries until `bytes` came; `start` puts the socket on onread with `count`. */
+function countReads(bytes: number, start: (count: (n: number) => boolean) => net.Socket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let total = 0;
+    const socket = start((n) => {
+      if ((total += n) >= bytes) { socket.destroy(); resolve(total); }
+      return true;
+    });
+    socket.on('end', () => reject(new Error(`peer closed after ${total} bytes`)));
+    socket.on('error', reject);
+  });
+}
+
 runReceiver({
   async w1(socket, p) {
     let total = 0;
     await onData(socket, (c) => (total += c.length) >= p.bytes);
+    expect('bytes', total, p.bytes);
+    return total;
+  },
+  async w1into(socket, p) {
+    const total = await countReads(p.bytes, (count) => acceptedOnread(socket, count));
+    expect('bytes', total, p.bytes);
+    return total;
+  },
+  async w1c(port, p) {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    let total = 0;
+    await onData(socket, (c) => (total += c.length) >= p.bytes);
+    expect('bytes', total, p.bytes);
+    return total;
+  },
+  async w1cinto(port, p) {
+    const total = await countReads(p.bytes, (count) => connectOnread(port, count));
     expect('bytes', total, p.bytes);
     return total;
   },

@@ -11,6 +11,7 @@ import time
 import tornado
 from tornado.ioloop import IOLoop
 from tornado.netutil import bind_sockets
+from tornado.tcpclient import TCPClient
 from tornado.tcpserver import TCPServer
 
 
@@ -41,6 +42,15 @@ async def w1(stream, p):
     return total
 
 
+async def w1into(stream, p):
+    buf = bytearray(65536)
+    total = 0
+    while total < p["bytes"]:
+        total += await stream.read_into(buf, partial=True)
+    check("bytes", total, p["bytes"])
+    return total
+
+
 async def w2(stream, p):
     n = p["count"]
     size = 0
@@ -63,7 +73,21 @@ async def w4(stream, p):
     return 1
 
 
-WORKLOADS = {"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w4slow": w4}
+WORKLOADS = {"w1": w1, "w1into": w1into, "w2": w2, "w3": w3, "w4": w4, "w4slow": w4}
+# The receiver connects to the sender (which listens): same loops as w1 / w1into.
+CLIENT_WORKLOADS = {"w1c": w1, "w1cinto": w1into}
+
+
+async def client(params):
+    out({"ready": 0, "version": tornado.version})
+    t0 = time.perf_counter()
+    c0 = cpu()
+    stream = await TCPClient().connect("127.0.0.1", params["port"])
+    units = await CLIENT_WORKLOADS[params["workload"]](stream, params)
+    seconds = time.perf_counter() - t0
+    cpus = cpu() - c0
+    stream.close()
+    out({"result": {"seconds": seconds, "cpuSeconds": cpus, "maxRss": maxrss(), "units": units}})
 
 
 class Server(TCPServer):
@@ -94,6 +118,13 @@ def main():
     w = params["workload"]
     if w == "baseline":
         out({"result": {"seconds": 0, "cpuSeconds": 0, "maxRss": maxrss(), "units": 0}})
+        return 0
+    if w in CLIENT_WORKLOADS:
+        try:
+            IOLoop.current().run_sync(lambda: client(params))
+        except Exception as e:  # reported to the harness, which marks the run failed
+            out({"error": repr(e)})
+            return 1
         return 0
     if w not in WORKLOADS:
         out({"skip": "Tornado 6 has no %s (callbacks were removed in Tornado 6)" % w if w == "w2cb" else "no %s" % w})

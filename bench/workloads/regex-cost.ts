@@ -3,7 +3,12 @@
  * `readUntilRegex` costs in the two cases issue 10 names, on the core alone (no sockets):
  * - ReDoS: `/(a+)+$/` with `maxBytes: 10`, fed `a` × N then `!` in one piece, N = 20..28;
  * - a 2 MB message without a match, arriving in 1 KB pieces, then the match: for `/\r\n\r\n/` and
- *   `/\d+\r\n\r\n/` (resumed searches) and `/(?<=x)\r\n\r\n/` (lookbehind: rescans).
+ *   `/\d+\r\n\r\n/` (resumed searches) and `/(?<=x)\r\n\r\n/` (lookbehind: no resumption);
+ * and the one issue 23 names:
+ * - regexes whose match attempt stays alive at the end of the text (`/[^\r\n]*\r\n\r\n/` at 8, 16
+ *   and 64 KiB, `/.*?\r\n\r\n/s`, `/\w+\r\n/`, `/x*y/`, `/a.*b/`, `/(?:[^\r\n]+\r\n)*\r\n/` at
+ *   64 KiB), fed `x`s in 1 KB pieces until `maxBytes` fails the read: 58 s for the 64 KiB
+ *   `/[^\r\n]*\r\n\r\n/` when the regex re-ran on every arrival; the target is under 50 ms.
  * Prints milliseconds per case (median of 5).
  */
 import { StreamCore } from '../../core/index.js';
@@ -38,7 +43,15 @@ function readRegex(regex: RegExp, pieces: Uint8Array[], maxBytes?: number): stri
   return 'pending';
 }
 
-export function regexCost(): { redos: [number, number, string][]; twoMb: [string, number, string][] } {
+/** The rows of issue 23, as [regex, maxBytes]. */
+export const ALIVE_ROWS: readonly [RegExp, number][] = [
+  [/[^\r\n]*\r\n\r\n/, 8192], [/[^\r\n]*\r\n\r\n/, 16384], [/[^\r\n]*\r\n\r\n/, 65536], [/.*?\r\n\r\n/s, 65536],
+  [/\w+\r\n/, 65536], [/x*y/, 65536], [/a.*b/, 65536], [/(?:[^\r\n]+\r\n)*\r\n/, 65536],
+];
+
+export function regexCost(): {
+  redos: [number, number, string][]; twoMb: [string, number, string][]; alive: [string, number, number, string][];
+} {
   const redos: [number, number, string][] = [];
   for (const n of [20, 22, 24, 26, 28]) {
     const piece = [latin1(`${'a'.repeat(n)}!`)];
@@ -58,11 +71,23 @@ export function regexCost(): { redos: [number, number, string][]; twoMb: [string
     const ms = time(() => { outcome = readRegex(regex, pieces); }, regex.source.includes('<=') ? 1 : 3);
     twoMb.push([String(regex), ms, outcome]);
   }
-  return { redos, twoMb };
+  const xs = latin1('x'.repeat(1024));
+  const alive: [string, number, number, string][] = [];
+  for (const [regex, maxBytes] of ALIVE_ROWS) {
+    const fed: Uint8Array[] = [];
+    for (let i = 0; i <= maxBytes / 1024; i++) fed.push(xs);
+    let outcome = '';
+    const ms = time(() => { outcome = readRegex(regex, fed, maxBytes); });
+    alive.push([String(regex), maxBytes, ms, outcome]);
+  }
+  return { redos, twoMb, alive };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = regexCost();
   for (const [n, ms, outcome] of r.redos) console.log(`ReDoS /(a+)+$/ maxBytes 10, ${n} a + '!': ${ms.toFixed(1)} ms (${outcome})`);
   for (const [regex, ms, outcome] of r.twoMb) console.log(`2 MB unmatched ${regex} in 1 KB pieces: ${ms.toFixed(1)} ms (${outcome})`);
+  for (const [regex, maxBytes, ms, outcome] of r.alive) {
+    console.log(`${regex} maxBytes ${maxBytes / 1024} KiB, x in 1 KB pieces to the limit: ${ms.toFixed(1)} ms (${outcome})`);
+  }
 }

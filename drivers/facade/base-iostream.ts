@@ -9,17 +9,19 @@
  *
  * No Node built-in is imported here: the memory and web drivers ship this file to browsers.
  *
- * Longer than ~400 lines, on purpose: it is the public surface of every stream, and each read
- * (with its overloads and TSDoc) is a few lines of checks handing over to the core and to
- * `PendingRead`; what has state of its own already lives in the files named above.
+ * Longer than ~400 lines, on purpose: this is the public surface of every stream — each read
+ * with its three overloads and its TSDoc, the writes, the lifecycle — and what stays here is
+ * only that plus the drain of the core's actions. The machinery behind it is in the files
+ * named above; a new concept goes in a file of its own, not here.
  */
 import { AlreadyReadingError, invalidArgType } from '../../core/errors.js';
 import type { StreamCoreOptions, StreamOptions } from '../../core/options.js';
 import { StreamCore } from '../../core/stream-core.js';
 import type { Action, ResolveRequestAction } from '../../core/actions.js';
-import { checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
+import { checkBoolean, checkBuffer, checkDelimiter, checkMaxBytes, checkObject, checkRegex, checkSize } from '../../core/validate.js';
 import { chunksOf } from './chunk-iterator.js';
-import { FacadeSink, type SinkOwner } from './facade-sink.js';
+import type { SinkOwner } from './facade-sink.js';
+import { checkedTransport, newSink } from './contract-check.js';
 import { PendingRead, type ReadOwner } from './pending-read.js';
 import { newPromise, release, taken } from './promise-slots.js';
 import {
@@ -28,7 +30,7 @@ import {
 } from './read-options.js';
 import { RecordIterator } from './record-iterator.js';
 import { SettleQueue } from './settle-queue.js';
-import { macrotask, type Scheduler, type Transport, type TransportSink } from './transport.js';
+import { macrotask, rethrowLater, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
 export type {
   DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordEachOptions,
@@ -72,8 +74,16 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private writeHandles: SettleQueue | null = null;
   private closeCallback: (() => void) | null = null;
   private closedSeen = false;
+  /** Wakes the `[Symbol.asyncDispose]` calls waiting for the core's `closed`. */
+  private onClosed: () => void = noop;
+  private closeCallbackRan = false; // one per stream
+  private readonly reportError: (error: unknown, stream: object) => void;
 
-  /** The sink a driver's transport reports into (after `attachTransport`). */
+  /**
+   * The sink a driver's transport reports into. It exists from the constructor on, before any
+   * transport: a driver may build its transport with it and then attach that transport
+   * (`this.attachTransport(new MyTransport(port, this.sink))`); `attachTransport` returns it too.
+   */
   protected readonly sink: TransportSink;
 
   /**
@@ -90,8 +100,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (hooks.view) coreOptions.view = hooks.view;
     this.core = new StreamCore(coreOptions);
     this.schedule = hooks.schedule ?? macrotask;
+    this.reportError = hooks.reportError ?? rethrowLater;
     // The sink and the read handle reach the protected drain() through their owner interfaces.
-    this.sink = new FacadeSink(this.core, this as unknown as SinkOwner);
+    // The driver-contract checker's sink while checks are on (contract-check.ts), chosen once here.
+    this.sink = newSink(this.core, this as unknown as SinkOwner);
     this.pendingRead = new PendingRead(this.core, this as unknown as ReadOwner);
     this.drain();
   }
@@ -181,8 +193,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Fills `buf` and resolves with the count (`partial`: 1..buf.length as soon as any bytes
-   * are there). Bytes are copied into `buf` only when the read completes, so an aborted
-   * `readInto` leaves them buffered. With `callback`, returns `undefined`.
+   * are there). Bytes go into `buf` as they arrive (on Node straight from one reused receive
+   * buffer: the bulk path, touching no fresh memory); an aborted or failed `readInto` gives
+   * them back to the stream, so no byte is lost, though `buf` may have been written. With
+   * `callback`, returns `undefined`.
    */
   readInto(buf: Uint8Array, opts: WithCallback<ReadIntoOptions, number>): void;
   readInto(buf: Uint8Array, opts?: WithoutCallback<ReadIntoOptions>): Promise<number>;
@@ -195,7 +209,9 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     if (o?.signal?.aborted) return this.pendingRead.abortedEarly(o);
     const n = this.core.tryReadInto(buf, o?.partial === true);
     if (n >= 0) return this.pendingRead.done(n, o);
-    return this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    const p = this.pendingRead.pending(this.core.readInto(buf, { partial: o?.partial === true }), o, null);
+    this.transport?.bulkReadPending?.();
+    return p;
   }
 
   /**
@@ -272,9 +288,10 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Writes `data` (strings are UTF-8) after everything written before. Resolves when its
-   * bytes were handed to the transport. Don't change `data` until then. Rejects with
-   * `StreamClosedError` on a closed stream and with `StreamBufferFullError` (queuing nothing)
-   * when it would take the unflushed bytes past `maxWriteBufferSize`. `callback` (Tornado
+   * bytes were handed to the transport. Don't change `data` until then. Rejects only when its
+   * bytes were not sent: `StreamClosedError` on a closed stream, after `close(error)` or a
+   * transport failure before they were confirmed (a clean `close()` flushes them);
+   * `StreamBufferFullError` (queuing nothing) past `maxWriteBufferSize`. `callback` (Tornado
    * style) runs when the promise resolves; the promise is then marked handled.
    */
   write(data: Uint8Array | string, callback?: () => void): Promise<void> {
@@ -294,8 +311,11 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Closes the stream (idempotent). Pending reads the buffer can satisfy resolve; a pending
-   * `readUntilClose` resolves unless `error` is given; everything else pending rejects with
-   * `StreamClosedError { realError: error }`. The close callback runs later, once.
+   * `readUntilClose` resolves unless `error` is given; other pending reads reject with
+   * `StreamClosedError { realError: error }`. Without `error`, earlier writes still go out (as
+   * `socket.end()` does) and resolve as the transport takes them (reject if it fails first);
+   * with `error`, writes not yet confirmed reject and are not sent. Later writes reject. The
+   * close callback runs later, once, after all of that settled.
    */
   close(error?: Error | null): void {
     this.core.close(error);
@@ -304,21 +324,25 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * `await using stream = ...`: closes the stream (cleanly) when the scope is left. Resolves
-   * once the operations pending at the close have settled.
+   * once the operations pending at the close have settled, the flushed writes included.
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    if (this.closedSeen) return;
+    await new Promise<void>((resolve) => { const prev = this.onClosed; this.onClosed = () => { prev(); resolve(); }; });
   }
 
   /**
    * Sets the function called once when the stream closes, after every operation pending at
    * the close has settled and its handlers have run (never inside `close()`). Set after the
-   * close, it still runs (on a later tick). `null` removes it.
+   * close, it still runs (on a later tick), unless one already ran: one per stream. `null`
+   * removes it. What it throws goes to {@link DriverHooks.reportError}.
    */
   setCloseCallback(callback: (() => void) | null): void {
     if (callback !== null && typeof callback !== 'function') {
       throw invalidArgType('close callback must be a function or null');
     }
+    if (this.closeCallbackRan) return;
     this.closeCallback = callback;
     if (callback !== null && this.closedSeen) this.scheduleCloseCallback();
   }
@@ -331,9 +355,17 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   writing(): boolean { return this.core.writing; }
   /** What closed the stream (`null` while open or after a clean close). */
   get error(): Error | null { return this.core.error; }
+  /**
+   * Bytes received and not yet read (Node's `readable.readableLength`): what the next read is
+   * served from. Read-only; it counts bytes that arrived, never bytes still in the transport.
+   * Read-ahead keeps it near `readChunkSize` while no read is pending. A protocol that must not
+   * accept pipelined input (SMTP after `STARTTLS`, before its `220`) checks it is 0.
+   */
+  get readableLength(): number { return this.core.readBufferSize; }
 
-  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. */
+  /** Disables Nagle's algorithm where the transport has one; a no-op elsewhere. `value` must be a boolean. */
   setNodelay(value: boolean): void {
+    checkBoolean(value, 'setNodelay(value)');
     this.transport?.setNoDelay?.(value);
   }
 
@@ -348,7 +380,8 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
    * Connects the facade to its transport and returns the sink the transport reports into.
    * Reads and writes issued before this wait: held writes go out now, in order.
    */
-  protected attachTransport(transport: Transport): TransportSink {
+  protected attachTransport(driverTransport: Transport): TransportSink {
+    const transport = checkedTransport(this.sink, driverTransport);
     this.transport = transport;
     if (this.core.closed) {
       transport.close(this.core.error);
@@ -372,13 +405,15 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   /**
    * Ends this stream's use of its transport without closing the transport (STARTTLS hands it
-   * on). The stream is closed; its close callback does not run.
+   * on). The stream is closed; its close callback does not run. Writes not yet confirmed
+   * reject, as nothing reports them any more (`startTls` detaches only an idle stream).
    */
   protected detachTransport(): void {
     this.closeCallback = null;
     this.detached = true;
     this.transport = null;
     this.core.close();
+    this.core.abandonWrites();
     this.drain();
   }
 
@@ -408,12 +443,17 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
           break;
         case 'close-with-error':
           this.heldWrites = null;
-          if (this.transport !== null) this.transport.close(a.error);
-          else if (!this.detached) this.closedBeforeAttach(a.error);
+          if (this.transport !== null) {
+            this.transport.close(a.error);
+          } else {
+            if (!this.detached) this.closedBeforeAttach(a.error);
+            core.abandonWrites(a.error); // no transport will send what a clean close would flush
+          }
           break;
         case 'closed':
           this.closedSeen = true;
           if (this.closeCallback !== null) this.scheduleCloseCallback();
+          this.onClosed();
           break;
       }
     }
@@ -439,8 +479,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private scheduleCloseCallback(): void {
     this.schedule(() => {
       const cb = this.closeCallback;
+      if (cb === null) return;
       this.closeCallback = null;
-      if (cb !== null) cb();
+      this.closeCallbackRan = true;
+      try {
+        cb();
+      } catch (err) {
+        this.reportError(err, this);
+      }
     });
   }
 }

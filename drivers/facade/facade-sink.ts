@@ -27,6 +27,12 @@ export class FacadeSink implements TransportSink {
     this.stream.drain();
   }
 
+  receiveTransient(data: Uint8Array): void {
+    if (this.stream.detached) return;
+    this.core.receiveTransient(data);
+    this.stream.drain();
+  }
+
   eof(): void {
     if (this.stream.detached) return;
     this.core.receiveEof();

@@ -94,6 +94,12 @@ export interface DriverHooks {
   view?: StreamCoreOptions['view'];
   /** Where close callbacks run (default: `setImmediate`, or a zero timeout). */
   schedule?: Scheduler;
+  /**
+   * Reports what a close callback threw (`stream` is the stream it was set on). By default it
+   * is thrown again from a fresh task, an uncaught exception (see docs/API.md). The Node
+   * drivers send it to the `onError` of the `TCPServer` that accepted the stream, if any.
+   */
+  reportError?: (error: unknown, stream: object) => void;
 }
 
 /** The options of a read, validated: throws a TypeError naming the bad option. */

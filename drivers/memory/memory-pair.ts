@@ -25,6 +25,12 @@ export interface SimOptions {
   latency?: number;
   /** Undelivered bytes a direction holds before writes stop being acknowledged. Default 1 MiB. */
   linkCapacity?: number;
+  /**
+   * Deliver every piece through one receive buffer per direction that is reused — and
+   * overwritten right after each delivery — as the Node socket drivers receive with `onread`
+   * (`TransportSink.receiveTransient`). Default false: each piece is a fresh copy the stream keeps.
+   */
+  reuseReceiveBuffer?: boolean;
 }
 
 /** Options of {@link memoryPair} and {@link SimLoop.pair}: the streams' options plus the transport's. */
@@ -55,6 +61,9 @@ function checkSimOptions(o: MemoryPairOptions): void {
     if (typeof v !== 'number') throw invalidArgType(`${key} must be a number, got ${describe(v)}`);
     if (!Number.isSafeInteger(v) || v < 0) throw outOfRange(`${key} must be a non-negative integer, got ${String(v)}`);
   }
+  if (o.reuseReceiveBuffer !== undefined && typeof o.reuseReceiveBuffer !== 'boolean') {
+    throw invalidArgType(`reuseReceiveBuffer must be a boolean, got ${describe(o.reuseReceiveBuffer)}`);
+  }
   if (o.resetAfterBytes !== undefined && o.eofAfterBytes !== undefined) {
     throw invalidArgValue('give resetAfterBytes or eofAfterBytes, not both');
   }
@@ -65,9 +74,10 @@ function pairOn(loop: SimScheduler, options: MemoryPairOptions = {}): [MemoryIOS
   checkObject(options, 'options', false);
   checkSimOptions(options);
   const { seed: _seed, chunking = 'whole', resetAfterBytes, eofAfterBytes, latency = 0, linkCapacity = 1 << 20,
-    ...streamOptions } = options;
+    reuseReceiveBuffer = false, ...streamOptions } = options;
   const faultAfter = resetAfterBytes ?? eofAfterBytes ?? -1;
-  const mkLink = (): Link => new Link(loop, chunking, latency, Math.max(1, linkCapacity), faultAfter, resetAfterBytes !== undefined);
+  const mkLink = (): Link => new Link(loop, chunking, latency, Math.max(1, linkCapacity), faultAfter,
+    resetAfterBytes !== undefined, reuseReceiveBuffer);
   const ab = mkLink();
   const ba = mkLink();
   const hooks: DriverHooks = { schedule: (fn) => { loop.schedule(fn); } };

@@ -14,9 +14,10 @@ import { checkSignal } from '../facade/read-options.js';
  */
 export interface DeadlineOptions {
   /**
-   * Aborting gives up: `realError` is `signal.reason` (an Error reason as is; any other value
-   * wrapped in an `Error` with `code: 'ABORT_ERR'` and the value as `cause`). A signal that is
-   * already aborted rejects at once, before any socket is created.
+   * Aborting gives up: `realError` is an `AbortError` with `code: 'ABORT_ERR'`, or, when the
+   * reason is a `TimeoutError` (`AbortSignal.timeout(ms)`), an `Error` with `code: 'ETIMEDOUT'`;
+   * either way `signal.reason` is its `cause`. A signal that is already aborted rejects at once,
+   * before any socket is created.
    */
   signal?: AbortSignal;
   /**
@@ -74,11 +75,19 @@ export function checkMillis(ms: unknown, what: string, min: number): void {
   }
 }
 
-/** The reason `signal` was aborted, as an Error (see {@link DeadlineOptions.signal}). */
+/**
+ * What a connection setup gives up with when `signal` aborts (see {@link DeadlineOptions.signal}):
+ * an Error with a string `code` (a DOMException's own `code` is a number: 20, or 23 for
+ * `AbortSignal.timeout()`), the reason as `cause`, as Node's own `AbortError` does.
+ */
 export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return Object.assign(new Error('The operation was aborted', { cause: reason }), { code: 'ABORT_ERR' });
+  const timedOut = (reason as { name?: unknown } | null)?.name === 'TimeoutError';
+  const detail = reason instanceof Error ? `: ${reason.message}` : '';
+  if (timedOut) return Object.assign(new Error(`The operation timed out (signal)${detail}`, { cause: reason }), { code: 'ETIMEDOUT' });
+  const err = Object.assign(new Error(`The operation was aborted${detail}`, { cause: reason }), { code: 'ABORT_ERR' });
+  err.name = 'AbortError';
+  return err;
 }
 
 /** The error a timeout rejects with: `code: 'ETIMEDOUT'`. */

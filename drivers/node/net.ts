@@ -5,11 +5,13 @@
 import * as net from 'node:net';
 import { StreamClosedError, invalidArgType, stateError } from '../../core/errors.js';
 import type { StreamOptions } from '../../core/options.js';
+import { checkBoolean } from '../../core/validate.js';
 import { BaseIOStream } from '../facade/base-iostream.js';
 import {
   checkAddress, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SocketTransport } from './socket-transport.js';
+import { createReceivingSocket } from './reused-receive.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
 import {
   abortReason, armDeadline, checkConnectOptions, type ConnectOptions, type StartTlsOptions,
@@ -88,7 +90,7 @@ export class IOStream extends BaseIOStream<Buffer> {
     if (opts?.signal?.aborted === true) return this.abortEarly(abortReason(opts.signal));
     if (opts?.serverHostname !== undefined) this.host = opts.serverHostname;
     else if ('port' in address) this.host = address.host ?? 'localhost';
-    const socket = this.sock ?? new net.Socket();
+    const socket = this.sock ?? createReceivingSocket();
     this.sock = socket;
     this.disarm = armDeadline(opts, 'IOStream.connect', (err) => { this.close(err); });
     return this.waitConnect(socket, address);
@@ -156,6 +158,7 @@ export class IOStream extends BaseIOStream<Buffer> {
    * socket is connected; `startTls` keeps the setting.
    */
   override setNodelay(value: boolean): void {
+    checkBoolean(value, 'setNodelay(value)'); // before it is kept for the socket to come
     this.noDelay = value;
     super.setNodelay(value);
   }
@@ -185,7 +188,7 @@ export class IOStream extends BaseIOStream<Buffer> {
   }
 
   private attachSocket(socket: net.Socket): void {
-    const transport = new SocketTransport(socket, this.sink);
+    const transport = new SocketTransport(socket, this.sink, true);
     this.transportRef = transport;
     transport.setNoDelay(this.noDelay);
     this.attachTransport(transport);

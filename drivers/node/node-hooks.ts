@@ -5,6 +5,7 @@
  */
 import type * as net from 'node:net';
 import type { DriverHooks } from '../facade/base-iostream.js';
+import { rethrowLater } from '../facade/transport.js';
 import { invalidArgType, outOfRange } from '../../core/errors.js';
 import { describe } from '../../core/validate.js';
 
@@ -21,12 +22,27 @@ const FastBuffer: BufferCtor = (Buffer as unknown as { [Symbol.species]?: Buffer
 /** Zero-length results share one Buffer: it has no bytes anyone could change. */
 const EMPTY_BUFFER = Buffer.alloc(0);
 
-/** Node hooks: results are `Buffer`s, regex scans decode latin1 natively. */
+/** Where errors that escaped user code of a stream go instead of `rethrowLater` (see {@link routeUserErrors}). */
+const userErrorRoutes = new WeakMap<object, (error: unknown) => void>();
+
+/**
+ * Sends what `stream`'s close callback throws to `report` (a `TCPServer` passes its `onError`)
+ * instead of throwing it again as an uncaught exception.
+ */
+export function routeUserErrors(stream: object, report: (error: unknown) => void): void {
+  userErrorRoutes.set(stream, report);
+}
+
+/**
+ * Node hooks: results are `Buffer`s, regex scans decode latin1 natively, what a close callback
+ * throws goes to the stream's route or is thrown again from a fresh task.
+ */
 export const nodeHooks: DriverHooks = {
   alloc: (size: number) => (size === 0 ? EMPTY_BUFFER : Buffer.allocUnsafe(size)),
   view: (buffer: ArrayBufferLike, byteOffset: number, length: number) => new FastBuffer(buffer, byteOffset, length),
   latin1: (bytes: Uint8Array) =>
     (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('latin1'),
+  reportError: (error: unknown, stream: object) => { (userErrorRoutes.get(stream) ?? rethrowLater)(error); },
 };
 
 const noop = (): void => {};

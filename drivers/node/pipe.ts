@@ -17,7 +17,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
 import { StreamClosedError, invalidArgType, invalidArgValue, outOfRange } from '../../core/errors.js';
 import type { StreamOptions } from '../../core/options.js';
-import { checkObject, checkOptions } from '../../core/validate.js';
+import { checkBoolean, checkObject, checkOptions } from '../../core/validate.js';
 import { BaseIOStream } from '../facade/base-iostream.js';
 import { codedError, nodeHooks } from './node-hooks.js';
 import { NodeStreamTransport } from './stream-transport.js';
@@ -167,9 +167,9 @@ export class PipeIOStream extends BaseIOStream<Buffer> {
     else this.pipe.endWrite();
   }
 
-  /** A no-op: pipes have no Nagle's algorithm. */
+  /** A no-op (pipes have no Nagle's algorithm), but `value` must still be a boolean. */
   override setNodelay(value: boolean): void {
-    void value;
+    checkBoolean(value, 'setNodelay(value)');
   }
 
   private refuse(op: 'read' | 'write'): Promise<never> {

@@ -11,7 +11,7 @@ import { StreamClosedError, invalidArgType, outOfRange, stateError } from '../..
 import type { StreamOptions } from '../../core/options.js';
 import { checkFunction, checkObject, checkOptions, describe } from '../../core/validate.js';
 import { checkMillis, isSecureContext } from './connect-options.js';
-import { checkAddress } from './node-hooks.js';
+import { checkAddress, routeUserErrors } from './node-hooks.js';
 import { IOStream } from './net.js';
 import { SSLIOStream, type SSLOptions } from './tls.js';
 import type {
@@ -267,6 +267,8 @@ export class TCPServer implements AsyncDisposable {
       socket, stream, closedByServer: false, gone: new Promise<void>((resolve) => { released = resolve; }),
     };
     this.live.add(conn);
+    // A throwing close callback is this connection's failure too: onError, not the process.
+    routeUserErrors(stream, (err: unknown) => { this.report(toError(err, 'A close callback'), stream); });
     socket.once('close', () => {
       this.live.delete(conn);
       released();
@@ -360,7 +362,7 @@ export function serve(handler: ConnectionHandler, options: ServeOptions = {}): P
   });
 }
 
-/** A thrown value as an Error (handlers may throw anything). */
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : Object.assign(new Error(`Handler threw a non-Error: ${String(err)}`, { cause: err }), { code: 'ERR_HANDLER_THREW' });
+/** A thrown value as an Error (handlers, and the close callbacks they set, may throw anything). */
+function toError(err: unknown, who = 'Handler'): Error {
+  return err instanceof Error ? err : Object.assign(new Error(`${who} threw a non-Error: ${String(err)}`, { cause: err }), { code: 'ERR_HANDLER_THREW' });
 }

@@ -3,7 +3,8 @@
  * Writable (a socket is one Duplex, a child process two streams, a pipe end one or the other).
  *
  * Read side: 'data' events with the Readable paused whenever the stream doesn't want bytes, so
- * Node buffers at most its high-water mark. Write side: each batch from the core is written
+ * Node buffers at most its high-water mark — or, for a socket reading into the shared receive
+ * buffer (`reused-receive.ts`), no 'data' listener: the subclass delivers the reads itself. Write side: each batch from the core is written
  * corked and acknowledged by one write callback (Node runs write callbacks in order and never
  * inside `write()`), so at most one batch waits in the Writable (backpressure) and no closure
  * is made per write. Errors from either stream, at any time, are reported once and are never
@@ -22,14 +23,21 @@ export function brokenPipe(cause?: unknown): Error {
   return Object.assign(err, { syscall: 'write' });
 }
 
+const noop = (): void => {};
+
 function isGoneError(err: Error): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END';
 }
 
 export class NodeStreamTransport implements Transport {
-  /** The facade closed this transport (or it was handed on): nothing more is reported. */
+  /** The facade closed this transport (or it was handed on): no bytes or EOF are reported. */
   protected closed = false;
+  /**
+   * Closed cleanly: write callbacks and errors are still reported, so the writes the close
+   * flushes settle on what Node says of them (they resolve, or reject if the flush fails).
+   */
+  protected flushing = false;
   /** An error was reported: later ones and a following 'close' are not. */
   private failed = false;
   /** The read and write sides are one Duplex (a socket). */
@@ -38,16 +46,21 @@ export class NodeStreamTransport implements Transport {
   private writeSizes: number[] | null = null;
   private onWritten: ((err?: Error | null) => void) | null = null;
 
+  /**
+   * @param dataEvents - read through 'data' events (false: the subclass delivers the reads, and
+   *   only 'end', 'error' and 'close' are listened to)
+   */
   constructor(
     protected readonly readable: Readable | null,
     protected readonly writable: Writable | null,
     protected readonly sink: TransportSink,
+    private dataEvents = true,
   ) {
     this.oneStream = (writable as object | null) === readable;
     if (readable !== null) {
       guardStream(readable);
       readable.pause(); // before 'data': adding the listener would otherwise start the flow
-      readable.on('data', this.onData);
+      if (dataEvents) readable.on('data', this.onData);
       readable.on('end', this.onEnd);
       readable.on('error', this.onError);
       readable.on('close', this.onReadableClose);
@@ -88,11 +101,13 @@ export class NodeStreamTransport implements Transport {
 
   /**
    * Closes both sides. Clean: the bytes already handed over still go out, then the write side
-   * ends (a child sees EOF on its stdin); reading stops at once. With an error: both destroyed.
+   * ends (a child sees EOF on its stdin); reading stops at once; their write callbacks and a
+   * failure on the way are still reported. With an error: both destroyed, nothing reported.
    */
   close(error: Error | null): void {
     if (this.closed) return;
     this.closed = true;
+    this.flushing = error === null;
     const r = this.readable;
     const w = this.writable;
     if (error !== null) {
@@ -124,10 +139,11 @@ export class NodeStreamTransport implements Transport {
    */
   protected release(): void {
     this.closed = true;
+    this.flushing = false;
     const r = this.readable;
     if (r !== null) {
       r.pause();
-      r.off('data', this.onData);
+      if (this.dataEvents) r.off('data', this.onData);
       r.off('end', this.onEnd);
       r.off('error', this.onError);
       r.off('close', this.onReadableClose);
@@ -135,12 +151,29 @@ export class NodeStreamTransport implements Transport {
     if (this.writable !== null && !this.oneStream) this.writable.off('error', this.onError);
   }
 
+  /** Stops reading through 'data' events: a subclass delivers the reads from now on. */
+  protected stopDataEvents(): void {
+    if (!this.dataEvents) return;
+    this.dataEvents = false;
+    this.readable?.off('data', this.onData);
+  }
+
   /** The peer's end arrived after this transport was closed (a socket's lingering close waits for it). */
   protected endedAfterClose(): void {}
 
-  /** Reports `err` once, unless closed. */
+  /** Bytes handed to the writable whose write callbacks have not come yet. */
+  protected get bytesDue(): number {
+    let n = 0;
+    for (const size of this.writeSizes ?? []) n += size;
+    return n;
+  }
+
+  /** Called after each write callback reported during a clean close (a subclass bounds the flush). */
+  protected flushProgress: () => void = noop;
+
+  /** Reports `err` once, unless closed (with an error, or handed on). */
   protected fail(err: Error): void {
-    if (this.closed || this.failed) return;
+    if ((this.closed && !this.flushing) || this.failed) return;
     this.failed = true;
     this.sink.error(err);
   }
@@ -149,8 +182,14 @@ export class NodeStreamTransport implements Transport {
   private writeCallback(): (err?: Error | null) => void {
     return (this.onWritten ??= (err?: Error | null): void => {
       const n = (this.writeSizes as number[]).shift() as number;
-      if (err != null) this.fail(isGoneError(err) ? brokenPipe(err) : err);
-      else if (!this.closed) this.sink.written(n);
+      if (err != null) {
+        this.fail(isGoneError(err) ? brokenPipe(err) : err);
+      } else if (!this.closed) {
+        this.sink.written(n);
+      } else if (this.flushing) {
+        this.sink.written(n);
+        this.flushProgress();
+      }
     });
   }
 

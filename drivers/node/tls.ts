@@ -12,7 +12,7 @@ import {
   checkAddress, codedError, guardSocket, isConnected, nodeHooks, whenConnected, type SocketAddress,
 } from './node-hooks.js';
 import { SocketTransport } from './socket-transport.js';
-import { checkObject, describe } from '../../core/validate.js';
+import { checkBoolean, checkObject, describe } from '../../core/validate.js';
 import {
   abortReason, armDeadline, checkConnectOptions, checkDeadline, isSecureContext, type ConnectOptions,
   type DeadlineOptions,
@@ -172,6 +172,7 @@ export class SSLIOStream extends BaseIOStream<Buffer> {
 
   /** TCP_NODELAY, on by default, for the reason given at `IOStream.setNodelay`. */
   override setNodelay(value: boolean): void {
+    checkBoolean(value, 'setNodelay(value)'); // before it is kept for the socket to come
     this.noDelay = value;
     super.setNodelay(value);
   }

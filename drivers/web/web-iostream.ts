@@ -5,7 +5,7 @@
 import type { StreamOptions } from '../../core/options.js';
 import { BaseIOStream } from '../facade/base-iostream.js';
 import { invalidArgType } from '../../core/errors.js';
-import { WebTransport, type ByteStreamWriter, type ByteStreamReader } from './web-transport.js';
+import { WebTransport, type ByobStreamReader, type ByteStreamWriter, type ByteStreamReader } from './web-transport.js';
 
 /**
  * A readable and a writable byte stream (structurally a `ReadableStream<Uint8Array>` and a
@@ -48,7 +48,7 @@ export class WebIOStream extends BaseIOStream<Uint8Array> {
     if (typeof writable?.getWriter !== 'function') throw invalidArgType('streams.writable must be a WritableStream');
     super(options);
     // Locks are taken only after every check passed, so a rejected call leaves the streams usable.
-    const reader = readable.getReader();
+    const { reader, byob } = openReader(readable);
     let writer: ByteStreamWriter;
     try {
       writer = writable.getWriter();
@@ -56,6 +56,27 @@ export class WebIOStream extends BaseIOStream<Uint8Array> {
       reader.releaseLock();
       throw err;
     }
-    this.attachTransport(new WebTransport(reader, writer, this.sink));
+    this.attachTransport(new WebTransport(reader, writer, this.sink, byob));
   }
+}
+
+/**
+ * A BYOB reader where `readable` is a byte stream (reads then go into memory the transport
+ * reuses), a default reader otherwise. `getReader({ mode: 'byob' })` throws a TypeError on a
+ * stream that is not a byte stream; a structural readable that ignores the option and returns a
+ * default reader is used as one.
+ */
+function openReader(readable: WebStreamPair['readable']): { reader: ByteStreamReader | ByobStreamReader; byob: boolean } {
+  const Byob = (globalThis as { ReadableStreamBYOBReader?: abstract new (...args: never[]) => object }).ReadableStreamBYOBReader;
+  if (typeof Byob === 'function') {
+    let r: unknown;
+    try {
+      r = (readable.getReader as (options: { mode: 'byob' }) => unknown).call(readable, { mode: 'byob' });
+    } catch {
+      r = undefined; // not a byte stream (or locked: getReader() below throws that again)
+    }
+    if (r instanceof Byob) return { reader: r as unknown as ByobStreamReader, byob: true };
+    if (r !== undefined) return { reader: r as ByteStreamReader, byob: false };
+  }
+  return { reader: readable.getReader(), byob: false };
 }

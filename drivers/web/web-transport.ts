@@ -3,6 +3,14 @@
  * stream wants bytes (so an unread peer is held back by the readable's own backpressure),
  * writes wait for `writer.ready`, and a clean close flushes, closes the writer, then cancels
  * the reader.
+ *
+ * A byte stream (`type: 'bytes'`, such as Deno's `conn.readable` or a `fetch` body) is read with
+ * a BYOB reader into memory the transport reuses: each read fills the buffer the previous read
+ * gave back, and the stream gets it as a view valid only during the call
+ * (`TransportSink.receiveTransient`), so bulk reads (`readInto`) touch no fresh memory. The
+ * buffer is one per stream, not per process: a BYOB read in flight owns (has transferred) its
+ * buffer. It starts at 8 KiB and doubles, up to 64 KiB, each time a read fills it, so a stream
+ * that only ever waits for small messages holds little. Other streams use a default reader.
  */
 import { asError } from '../../core/errors.js';
 import type { Transport, TransportSink } from '../facade/transport.js';
@@ -24,6 +32,16 @@ export interface ByteStreamReader {
   /** Settles when the stream closes or errors; the driver only silences its rejection. */
   readonly closed: Promise<unknown>;
 }
+/** The part of a `ReadableStreamBYOBReader` the driver uses (a byte stream's). */
+export interface ByobStreamReader extends Omit<ByteStreamReader, 'read'> {
+  /** Fills (part of) `view`'s memory, transferring it: the result's `value` is a new view on it. */
+  read(view: Uint8Array): ReturnType<ByteStreamReader['read']>;
+}
+
+/** The first and the largest size of a BYOB transport's receive buffer. */
+const BYOB_START = 8 * 1024;
+const BYOB_MAX = 64 * 1024;
+
 /** The part of a `WritableStreamDefaultWriter<Uint8Array>` the driver uses. */
 export interface ByteStreamWriter {
   /** Resolves when the stream wants more: the driver awaits it before each chunk (backpressure). */
@@ -48,9 +66,15 @@ export class WebTransport implements Transport {
   /** null: open; otherwise how we were closed (an Error, or true for a clean close). */
   private closing: Error | true | null = null;
   private writerDone = false;
+  /** BYOB: the memory the last read gave back (reused by the next), and the size to read. */
+  private spare: ArrayBufferLike | null = null;
+  private byobSize = BYOB_START;
 
-  constructor(private readonly reader: ByteStreamReader, private readonly writer: ByteStreamWriter,
-    private readonly sink: TransportSink) {
+  /**
+   * @param byob - `reader` is a BYOB reader (`ByobStreamReader`): reads go into reused memory
+   */
+  constructor(private readonly reader: ByteStreamReader | ByobStreamReader, private readonly writer: ByteStreamWriter,
+    private readonly sink: TransportSink, private readonly byob = false) {
     // Errors surface through read()/write(); these copies must not become unhandled rejections.
     reader.closed.catch(noop);
     writer.closed.catch(noop);
@@ -96,7 +120,9 @@ export class WebTransport implements Transport {
     this.pumping = true;
     try {
       while (!this.paused && this.closing === null) {
-        const { done, value } = await this.reader.read();
+        const { done, value } = this.byob
+          ? await (this.reader as ByobStreamReader).read(this.receiveView())
+          : await (this.reader as ByteStreamReader).read();
         if (this.closing !== null) return;
         if (done) {
           this.sink.eof();
@@ -105,13 +131,34 @@ export class WebTransport implements Transport {
         if (!(value instanceof Uint8Array)) {
           throw invalidArgType(`readable produced a ${value === null ? 'null' : typeof value} chunk, expected Uint8Array`);
         }
-        if (value.length > 0) this.sink.receive(value);
+        if (!this.byob) {
+          if (value.length > 0) this.sink.receive(value);
+          continue;
+        }
+        this.keepForNextRead(value);
+        if (value.length > 0) this.sink.receiveTransient(value);
       }
     } catch (err) {
-      this.fail(err);
+      if (this.closing === null) this.fail(err); // reading ended at the close
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** The view the next BYOB read fills: over the memory the last one gave back, or new memory. */
+  private receiveView(): Uint8Array {
+    const memory = this.spare ?? new ArrayBuffer(this.byobSize);
+    this.spare = null;
+    return new Uint8Array(memory, 0, this.byobSize);
+  }
+
+  /** A BYOB read came back in `value`'s memory: reuse it, or grow when the read filled it. */
+  private keepForNextRead(value: Uint8Array): void {
+    if (value.length === this.byobSize && this.byobSize < BYOB_MAX) {
+      this.byobSize *= 2; // the old memory goes; the next read gets a bigger buffer
+      return;
+    }
+    this.spare = value.buffer;
   }
 
   private async flush(): Promise<void> {
@@ -122,8 +169,9 @@ export class WebTransport implements Transport {
         if (this.writerDone) return;
         const chunk = this.outbox.shift() as Uint8Array;
         // Not awaited: writes queue in order inside the stream; `ready` is the backpressure.
+        // Reported after a clean close too: the close waits for these (or for the failure).
         this.writer.write(chunk).then(
-          () => { if (this.closing === null) this.sink.written(chunk.length); },
+          () => { if (!(this.closing instanceof Error)) this.sink.written(chunk.length); },
           (err: unknown) => { this.fail(err); },
         );
       }
@@ -142,8 +190,9 @@ export class WebTransport implements Transport {
     this.writer.close().then(cancel, cancel);
   }
 
+  /** Reports a failure, unless torn down by `close(error)` (a clean close's flush may still fail). */
   private fail(err: unknown): void {
-    if (this.closing !== null) return;
+    if (this.closing instanceof Error) return;
     this.sink.error(asError(err));
   }
 }

@@ -12,6 +12,12 @@ import { seededRandom, test, type Test } from './harness.js';
 export interface Chunking {
   readonly name: string;
   split(bytes: Uint8Array): Uint8Array[];
+  /**
+   * Deliver each piece with `receiveTransient` from one reused buffer, overwritten right after
+   * the call (what a driver receiving with Node's `onread` does): a result that kept a reference
+   * into it instead of a copy shows up as changed bytes.
+   */
+  readonly transient?: boolean;
 }
 
 /** A seed for random splits: `SEED=n` replays one, otherwise a fresh one per run. */
@@ -39,9 +45,15 @@ export const BYTE: Chunking = {
   split: (b) => Array.from(b, (x) => Uint8Array.of(x)),
 };
 
-/** The three ways every core test runs. */
+/** {@link randomChunking} delivered through one reused, overwritten buffer (`receiveTransient`). */
+export function transientChunking(seed: number): Chunking {
+  const random = randomChunking(seed);
+  return { name: `random splits, transient (seed ${seed})`, split: (b) => random.split(b), transient: true };
+}
+
+/** The four ways every core test runs. */
 export function chunkings(seed = SEED): Chunking[] {
-  return [WHOLE, BYTE, randomChunking(seed)];
+  return [WHOLE, BYTE, randomChunking(seed), transientChunking(seed + 1)];
 }
 
 /** Registers `body` once per chunking; the chunking (and its seed) is in the test name. */
@@ -67,6 +79,8 @@ export class CoreDriver {
   /** Bytes handed to `receive()` so far. */
   fed = 0;
   private input: Uint8Array[] = [];
+  /** The reused receive buffer of a transient chunking. */
+  private scratch = new Uint8Array(0);
   /** Highest request id issued before the close, -1 while open. */
   private idsAtClose = -1;
   private closedSeen = false;
@@ -97,11 +111,19 @@ export class CoreDriver {
 
   feedAll(): void { this.feed(Infinity); }
 
-  /** Receives `chunk` as given (bypassing the chunking). */
+  /** Receives `chunk` as given (bypassing the chunking's split; a transient chunking copies it first). */
   receive(chunk: Uint8Array): void {
     this.received.push(chunk);
     this.fed += chunk.length;
-    this.core.receive(chunk);
+    if (this.chunking.transient === true) {
+      if (this.scratch.length < chunk.length) this.scratch = new Uint8Array(Math.max(64, chunk.length));
+      const view = this.scratch.subarray(0, chunk.length);
+      view.set(chunk);
+      this.core.receiveTransient(view);
+      view.fill(0xa5);
+    } else {
+      this.core.receive(chunk);
+    }
     this.drain();
   }
 

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import type { StreamOptions } from '../../core/options.js';
 import { IOStream } from '../../drivers/node/net.js';
 import { SSLIOStream } from '../../drivers/node/tls.js';
+import { receiveMode, setReceiveMode, type ReceiveMode } from '../../drivers/node/reused-receive.js';
 import { testCerts } from './certs.js';
 
 /** Listens on 127.0.0.1:0, hands the first accepted socket to `onSocket`, then stops listening. */
@@ -33,6 +34,20 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Runs `make` with sockets attached in receive `mode` (`'data'`: 'data' events, the fallback;
+ * `'created'`: onread only on sockets the driver creates), restoring the mode after.
+ */
+export async function withReceiveMode<T>(mode: ReceiveMode, make: () => Promise<T>): Promise<T> {
+  const before = receiveMode();
+  setReceiveMode(mode);
+  try {
+    return await make();
+  } finally {
+    setReceiveMode(before);
+  }
 }
 
 /** A connected `[client, server]` pair of plain TCP streams. */

@@ -47,6 +47,36 @@ export function toWebSafe(s: net.Socket): WebStreamPair {
   return { readable: toWeb(s).readable, writable } as unknown as WebStreamPair;
 }
 
+/**
+ * A byte stream (`type: 'bytes'`) of `s`'s reads, as Deno's `conn.readable` is one: a BYOB read
+ * gets the bytes copied into its own view (`enqueue` fills a pending BYOB request first). The
+ * socket is read only while the stream pulls (its queue is empty), so backpressure reaches the peer.
+ */
+export function byteReadable(s: net.Socket): ReadableStream<Uint8Array> {
+  s.pause();
+  return new ReadableStream({
+    type: 'bytes',
+    start(c) {
+      // A copy: enqueue transfers the chunk's ArrayBuffer, which may be Node's shared pool.
+      s.on('data', (chunk: Buffer) => {
+        c.enqueue(new Uint8Array(chunk));
+        if ((c.desiredSize ?? 0) <= 0) s.pause();
+      });
+      s.on('end', () => { c.close(); c.byobRequest?.respond(0); });
+      s.on('error', (err) => { c.error(err); });
+    },
+    pull() { s.resume(); },
+    cancel() { s.destroy(); },
+  });
+}
+
+/** Two WebIOStreams over byte streams of both ends of a real TCP connection (the BYOB path). */
+export async function tcpByteWebPair(options: StreamOptions = {}): Promise<[WebIOStream, WebIOStream]> {
+  const [c, s] = await socketPair();
+  const pair = (x: net.Socket): WebStreamPair => ({ readable: byteReadable(x), writable: toWebSafe(x).writable }) as unknown as WebStreamPair;
+  return [WebIOStream.fromStreams(pair(c), options), WebIOStream.fromStreams(pair(s), options)];
+}
+
 /** Two WebIOStreams over `Duplex.toWeb` of both ends of a real TCP connection. */
 export async function tcpWebPair(options: StreamOptions = {}): Promise<[WebIOStream, WebIOStream]> {
   const [c, s] = await socketPair();

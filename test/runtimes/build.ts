@@ -15,9 +15,12 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
-/** The probes' own files: test/ (this folder and test/_support), never a node_modules inside it. */
-const testDir = join(root, 'test') + sep;
-export const isTestFile = (p: string): boolean => p.startsWith(testDir) && !p.includes(`${sep}node_modules${sep}`);
+/**
+ * The probes' own files: test/ (this folder and test/_support) and examples/ (the driver guide's
+ * MessageChannel driver runs on every runtime), never a node_modules inside them.
+ */
+const ownDirs = [join(root, 'test') + sep, join(root, 'examples') + sep];
+export const isTestFile = (p: string): boolean => ownDirs.some((d) => p.startsWith(d)) && !p.includes(`${sep}node_modules${sep}`);
 
 /** Source entry point → published subpath (the `input` of rollup.config.js, by package.json "exports"). */
 export const ENTRY_POINTS: Readonly<Record<string, string>> = {
@@ -25,6 +28,7 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   'core/index.ts': 'sansio-iostream/core',
   'drivers/memory/index.ts': 'sansio-iostream/memory',
   'drivers/web/index.ts': 'sansio-iostream/web',
+  'drivers/facade/index.ts': 'sansio-iostream/facade',
   'conformance/index.ts': 'sansio-iostream/conformance',
 };
 
@@ -32,6 +36,14 @@ function toPackage(mode: 'external' | 'bundle', installDir: string): esbuild.Plu
   return {
     name: 'source-entry-to-package',
     setup(build) {
+      // The examples import the package by name, as a user would: from the install, never the sources.
+      build.onResolve({ filter: /^sansio-iostream(\/|$)/ }, async (args) => {
+        if (!isTestFile(args.importer)) return undefined;
+        if (!Object.values(ENTRY_POINTS).includes(args.path)) return { errors: [{ text: `${relative(root, args.importer)} imports ${args.path}, which is no public entry point` }] };
+        if (mode === 'external') return { path: args.path, external: true };
+        const found = await build.resolve(args.path, { resolveDir: installDir, kind: args.kind });
+        return found.errors.length > 0 ? { errors: found.errors } : { path: found.path };
+      });
       build.onResolve({ filter: /^\.\.?\// }, async (args) => {
         if (!isTestFile(args.importer)) return undefined; // inside the package: its own chunks
         const target = resolve(args.resolveDir, args.path);

@@ -1,7 +1,8 @@
 /**
  * What every runtime and the browser run, with nothing but the package's node-free entry points:
- * the conformance suite over memory pairs (three chunkings) and over WebIOStreams joined by
- * in-memory TransformStreams. Imports name the source entry points (for the type checker); the
+ * the conformance suite over memory pairs (three chunkings), over WebIOStreams joined by
+ * in-memory TransformStreams, and over the driver guide's MessageChannel driver (examples/,
+ * built from `sansio-iostream/facade` alone). Imports name the source entry points (for the type checker); the
  * bundler maps each one onto the packed package's subpath (see build.ts), so what runs is the
  * tarball.
  */
@@ -9,13 +10,14 @@ import { runConformance } from '../../conformance/index.js';
 import type { TestFunction } from '../../conformance/index.js';
 import { memoryPair } from '../../drivers/memory/index.js';
 import { transformPair } from '../_support/transform-pair.js';
+import { portPair, type PortLike } from '../../examples/message-port-driver.js';
 import { Suite, type RtEvent } from './mini-tape.js';
 
 /** Seed of the random chunking, fixed so a failure can be replayed (as in test/conformance.test.ts). */
 export const SEED = 20261125;
 
 /** The checks of {@link addCommonChecks}, in order. */
-export const COMMON_CHECKS = ['runner/self-test', 'memory/whole', 'memory/byte', 'memory/random', 'web/transform'] as const;
+export const COMMON_CHECKS = ['runner/self-test', 'memory/whole', 'memory/byte', 'memory/random', 'web/transform', 'example/MessageChannel'] as const;
 
 /** What the runner must make of each test of {@link selfTest}. */
 const SELF_TEST_EXPECTED: Record<string, 'pass' | 'fail' | 'skip'> = {
@@ -72,5 +74,11 @@ export function addCommonChecks(suite: Suite): void {
   }
   suite.check('web/transform', (test) => {
     runConformance(test, { name: 'web/transform', makePair: async (options) => transformPair(options) });
+  });
+  // docs/DRIVERS.md's worked example: a driver built from sansio-iostream/facade alone, over the
+  // runtime's own MessageChannel.
+  suite.check('example/MessageChannel', (test) => {
+    const Channel = (globalThis as unknown as { MessageChannel: new () => { port1: PortLike; port2: PortLike } }).MessageChannel;
+    runConformance(test, { name: 'example/MessageChannel', makePair: async (options) => portPair(new Channel(), options) });
   });
 }

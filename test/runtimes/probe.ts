@@ -56,6 +56,43 @@ async function tcpPair(options: StreamOptions = {}): Promise<[IOStream, IOStream
   return [client, await server];
 }
 
+/** Whether `s` reads into the process's shared receive buffer (internal state, read to check it). */
+const onSharedBuffer = (s: IOStream): boolean =>
+  (s as unknown as { transportRef?: { reusesMemory?: boolean } }).transportRef?.reusesMemory === true;
+
+/**
+ * Which receive path ran (drivers/node/reused-receive.ts): on Node the connect side reads into
+ * the shared `onread` buffer and the accepted side moves there at its first pending readInto;
+ * elsewhere (Bun, Deno: their `onread` differs) both stay on 'data'. Either way the bytes match.
+ */
+async function receivePath(t: Assertions): Promise<void> {
+  const [c, s] = await tcpPair();
+  try {
+    const data = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+    const sent = c.write(data);
+    const into = new Uint8Array(65536);
+    let ok = true;
+    for (let at = 0; at < data.length;) {
+      const n = await s.readInto(into, { partial: true });
+      for (let i = 0; i < n; i++) if (into[i] !== data[at + i]) ok = false;
+      at += n;
+    }
+    await sent;
+    t.ok(ok, '300,000 bytes intact through readInto');
+    const onNode = runtime === 'node';
+    t.equal(onSharedBuffer(c), onNode, `connect side ${onNode ? 'reads into the shared buffer' : "stays on 'data'"}`);
+    t.equal(onSharedBuffer(s), onNode, `accepted side ${onNode ? 'moved to the shared buffer at readInto' : "stays on 'data'"}`);
+    emit({
+      type: 'note', check: 'tcp/echo+refused',
+      text: `receive path: connect side ${onSharedBuffer(c) ? 'onread into the shared buffer' : "'data' events"}, accepted side after a readInto ${onSharedBuffer(s) ? 'onread (switched)' : "'data' events"}`,
+    });
+  } finally {
+    c.close();
+    s.close();
+  }
+}
+let byobNoted = false;
+
 /** Both ends of one loopback TCP connection as plain sockets. */
 async function socketPair(): Promise<[net.Socket, net.Socket]> {
   let resolveServer!: (s: net.Socket) => void;
@@ -144,7 +181,13 @@ async function denoPair(options: StreamOptions = {}): Promise<[WebIOStream, WebI
   const listener = deno.listen({ hostname: HOST, port: 0 });
   try {
     const [client, server] = await Promise.all([deno.connect({ hostname: HOST, port: listener.addr.port }), listener.accept()]);
-    return [WebIOStream.fromStreams(client, options), WebIOStream.fromStreams(server, options)];
+    const pair: [WebIOStream, WebIOStream] = [WebIOStream.fromStreams(client, options), WebIOStream.fromStreams(server, options)];
+    if (!byobNoted) {
+      byobNoted = true;
+      const byob = (pair[0] as unknown as { transport?: { byob?: boolean } }).transport?.byob === true;
+      emit({ type: 'note', check: 'web/Deno.connect', text: byob ? 'conn.readable read with a BYOB reader into reused memory' : 'conn.readable read with a default reader' });
+    }
+    return pair;
   } finally {
     listener.close();
   }
@@ -158,6 +201,7 @@ suite.check('tcp/IOStream', (test) => { runConformance(test, { name: 'tcp/IOStre
 suite.check('tcp/echo+refused', (test) => {
   test('tcp: IOStream echo over 127.0.0.1', echo);
   test('tcp: ECONNREFUSED is StreamClosedError { realError.code }', refused);
+  test('tcp: receive path', receivePath);
 });
 if (runtime === 'deno') {
   suite.check('web/Deno.connect', (test) => { runConformance(test, { name: 'web/Deno.connect', makePair: denoPair }); });

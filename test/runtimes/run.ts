@@ -2,17 +2,22 @@
  * `npm run test:runtimes`: the packed package, as an adopter gets it, on every runtime it claims.
  *
  * 1. Installs the runtimes pinned in test/runtimes/package-lock.json (`npm ci --prefix
- *    test/runtimes`: Node 22 and 24, Bun, Deno; a nested install so no `node` bin lands in the
+ *    test/runtimes`: Node 22, 24 and 26, Bun, Deno; a nested install so no `node` bin lands in the
  *    root's node_modules/.bin, see test/runtimes/README.md).
  * 2. `npm pack`s the project and installs the tarball into a scratch directory.
  * 3. Builds probe.ts / browser.ts against that install (build.ts).
- * 4. Runs the probe on this machine's Node, Node 22, Node 24, Bun and Deno, and the browser probe
- *    in headless Chromium (/usr/bin/chromium through playwright-core), each bounded in time.
+ * 4. Runs the probe on this machine's Node, Node 22, 24 and 26, Bun and Deno, and the browser probe
+ *    in headless Chromium (/usr/bin/chromium through playwright-core), each bounded in time;
+ *    then `deno publish --dry-run` of the JSR package (deno.json), offline, with that Deno.
  * 5. Prints a runtime × check matrix (passed/failed tests per cell), the failures, the time of
  *    each step, and last `runtimes: N passed, M failed`; exits non-zero if anything failed. A
  *    runtime that is missing, does not start, reports another version, hangs or dies fails.
  *
- * Options: `--only=node22,deno` runs some columns; KEEP_SCRATCH=1 keeps the scratch directory.
+ * Options: `--only=node22,deno,jsr` runs some columns; KEEP_SCRATCH=1 keeps the scratch directory.
+ *
+ * Longer than ~400 lines, because it is one script whose parts (the columns, the process and
+ * browser runners, the JSR dry run, the matrix) share one result model and run in one order;
+ * split, each piece would be read only with the others.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +74,7 @@ function columns(): Column[] {
     },
     nodeCol('node22'),
     nodeCol('node24'),
+    nodeCol('node26'),
     {
       name: 'bun', checks: [...SERVER_CHECKS, 'web/Duplex.toWeb'], args: (p) => [p], expectVersion: pinned('@oven/bun-linux-x64'),
       ...installed(join(mods, '@oven', 'bun-linux-x64', 'bin', 'bun')),
@@ -83,7 +89,47 @@ function columns(): Column[] {
       name: 'chromium', checks: COMMON_CHECKS, args: () => [], expectVersion: '',
       ...installed(CHROMIUM),
     },
+    {
+      // The JSR package (deno.json): `deno publish --dry-run` with the Deno above, in the repository.
+      name: 'jsr', checks: [JSR_CHECK], args: () => ['publish', '--dry-run', '--allow-dirty'], expectVersion: pinned('@deno/linux-x64-glibc'),
+      ...installed(join(mods, '@deno', 'linux-x64-glibc', 'deno')),
+    },
   ];
+}
+
+const JSR_CHECK = 'deno publish --dry-run';
+/** What the JSR package may hold (deno.json "publish.include"): the portable sources and the Node drivers. */
+const JSR_FILE = /^(LICENSE|README\.md|deno\.json|(core|conformance|drivers(\/(facade|memory|web|node))?)\/[\w.-]+\.ts)$/;
+
+/**
+ * `deno publish --dry-run` in the repository, offline (an empty DENO_DIR; no import needs the
+ * network): it type-checks every export, rejects slow types (no `--allow-slow-types`), and
+ * lists the files it would publish. Passes only if it succeeds with no warning and every file
+ * listed is one the package should hold.
+ */
+async function runJsrDryRun(col: Column, env: NodeJS.ProcessEnv): Promise<ProbeRun> {
+  const version = sh(col.bin, ['--version'], root).out.match(/^deno (\S+)/)?.[1] ?? '';
+  const r = spawnSync(col.bin, col.args(''), { cwd: root, env, encoding: 'utf8', timeout: RUNTIME_TIMEOUT_MS });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  const lines = out.split('\n').filter((l) => l.trim() !== '');
+  const files = lines.flatMap((l) => { const m = /^\s+(file:\/\/\S+)/.exec(l); return m === null ? [] : [relative(root, fileURLToPath(m[1] as string))]; });
+  const failures: string[] = [];
+  if (r.status !== 0) failures.push(`exit status ${String(r.status)}${r.error ? ` (${r.error.message})` : ''}`);
+  if (!lines.some((l) => l.includes('Success Dry run complete'))) failures.push('no "Success Dry run complete"');
+  const warnings = lines.filter((l) => /warn/i.test(l));
+  if (warnings.length > 0) failures.push(`warnings: ${warnings.join(' | ')}`);
+  if (files.length === 0) failures.push('no file listed');
+  const stray = files.filter((f) => !JSR_FILE.test(f));
+  if (stray.length > 0) failures.push(`files that do not belong in the package: ${stray.join(', ')}`);
+  const check = JSR_CHECK;
+  const events: RtEvent[] = [
+    { type: 'runtime', runtime: 'deno', version },
+    { type: 'check-start', check },
+    { type: 'result', check, name: `${check}: ${files.length} files, no slow types, offline`, status: failures.length === 0 ? 'pass' : 'fail', failures, ms: 0 },
+    { type: 'check-end', check, ms: 0 },
+    { type: 'done' },
+  ];
+  return { events, ok: r.status === 0, note: '', other: failures.length > 0 ? lines.slice(-20) : [] };
 }
 
 // ------------------------------------------------------------------ results
@@ -294,7 +340,7 @@ async function main(): Promise<number> {
   const setupFailures: string[] = [];
   const results = new Map<string, Outcome>();
   try {
-    const install = await timed('npm ci --prefix test/runtimes (Node 22, Node 24, Bun, Deno)', () =>
+    const install = await timed('npm ci --prefix test/runtimes (Node 22, 24, 26, Bun, Deno)', () =>
       sh('npm', ['ci', '--prefix', here, '--no-audit', '--no-fund'], root));
     if (!install.ok) setupFailures.push(`npm ci --prefix test/runtimes failed:\n${install.out}`);
 
@@ -338,6 +384,7 @@ async function main(): Promise<number> {
       let run: ProbeRun;
       if (col.missing !== undefined) run = { events: [], ok: false, note: '', other: [] };
       else if (col.name === 'chromium') run = await timed(`run chromium`, () => runChromium(bundle, join(scratch, 'chromium-profile')));
+      else if (col.name === 'jsr') run = await timed(JSR_CHECK, () => runJsrDryRun(col, { ...env, DENO_DIR: join(scratch, 'deno-publish') }));
       else run = await timed(`run ${col.name}`, () => runProcess(col.bin, col.args(probe), app, env));
       const o = outcome(col, run.events, run, (Date.now() - t0) / 1000);
       results.set(col.name, o);
