@@ -40,6 +40,12 @@ export class PendingRead {
    * `readUntilEach` was just started and its buffered records wait for their microtask.
    */
   holding = false;
+  /**
+   * The drain running now carries out a transport event from outside any other drain (so not
+   * inside a user's call): a callback read it completes runs at once, as readline's `'line'`
+   * handlers do, with no microtask in between, unless earlier callbacks still wait.
+   */
+  delivering = false;
   private resolve: ((v: never) => void) | null = null;
   private reject: ((e: unknown) => void) | null = null;
   private callback: ((v: never) => void) | null = null;
@@ -113,7 +119,9 @@ export class PendingRead {
     this.clear();
     if (callback !== null) {
       // A failure closed the stream, which reports it (error, close callback).
-      if (a.error === undefined) this.queueCallback(callback, a.value);
+      if (a.error !== undefined) return;
+      if (this.delivering && !this.holding && (this.callbacks === null || this.callbacks.idle)) this.runNow(callback, a.value);
+      else this.queueCallback(callback, a.value);
     } else if (a.error !== undefined) {
       reject(a.error);
     } else {
@@ -134,7 +142,7 @@ export class PendingRead {
     const data = a.data;
     // Never inside the call that started the read, and in arrival order: a microtask per
     // chunk keeps both (the read's own settlement is queued after its chunks).
-    queueMicrotask(() => { this.callUser(cb, data); });
+    void RESOLVED.then(() => { this.callUser(cb, data); });
   }
 
   /** Runs a user callback; one that throws closes the stream with what it threw. */
@@ -196,6 +204,22 @@ export class PendingRead {
     }
     this.owner.close(asError(err));
     reject(err);
+  }
+
+  /**
+   * Runs a read callback now, inside the delivery's drain: a drain it causes (a write, a
+   * close, a read the buffer satisfies) waits for the loop already running, as for records.
+   */
+  private runNow(callback: (v: never) => void, value: unknown): void {
+    this.holding = true;
+    try {
+      (callback as (v: unknown) => void)(value);
+    } catch (err) {
+      this.holding = false;
+      this.owner.close(asError(err));
+      return;
+    }
+    this.holding = false;
   }
 
   /** The microtask `pendingEach` scheduled: the drain it held back runs now. */
