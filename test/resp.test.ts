@@ -20,7 +20,9 @@ import { tcpWebPair, transformPair } from './_support/web-pair.js';
 import {
   RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, text, type RespArg, type RespValue,
 } from '../examples/resp.js';
-import { listenResp, serveResp, splitInline } from '../examples/resp-server.js';
+import {
+  DEFAULT_RESP_LIMITS, RespBudget, listenResp, respLimits, respStreamBufferSize, serveResp, splitInline, type RespLimits, type RespServeOptions,
+} from '../examples/resp-server.js';
 
 const WAIT_MS = 10_000;
 
@@ -204,8 +206,9 @@ test('resp server: pipelined requests cut in two at every byte boundary get the 
   t.deepEqual(wrong, [], `all ${MIXED_WIRE.length - 1} cuts: the replies, in order, then a clean close`);
 });
 
-test('resp server: a line may be MAX_LINE (64 KiB) long; a longer one closes the connection', async (t) => {
-  const MAX_LINE = 64 * 1024;
+test('resp server: a line may be maxLine (64 KiB) long; a longer one gets the error reply, then the close', async (t) => {
+  const MAX_LINE = DEFAULT_RESP_LIMITS.maxLine;
+  t.equal(MAX_LINE, 64 * 1024, 'the default maxLine is Redis\'s PROTO_INLINE_MAX_SIZE');
   for (const chunking of ['whole', 'random'] as const) {
     // `ECHO <word>\r\n`, exactly MAX_LINE bytes: echoed back.
     const word = 'w'.repeat(MAX_LINE - 'ECHO \r\n'.length);
@@ -217,17 +220,95 @@ test('resp server: a line may be MAX_LINE (64 KiB) long; a longer one closes the
     t.equal(await readValue(client), 'OK', `${chunking}: QUIT`);
     await withTimeout(served, WAIT_MS, 'server end');
 
-    // One byte more, with and without a line end after it: the stream's maxBytes closes the connection.
+    // One byte more, with and without a line end after it: Redis's reply, then a clean close.
     for (const tail of ['\r\n', 'x'.repeat(100_000)]) {
       const [c2, s2] = memoryPair({ chunking, seed: 22 });
       const served2 = serveResp(s2);
       void c2.write(`PING\r\nECHO ${word}x${tail}`);
       t.equal(await withTimeout(readValue(c2), WAIT_MS, 'PONG'), 'PONG', `${chunking}: the request before it is answered`);
+      const reply = await withTimeout(readValue(c2), WAIT_MS, 'error reply');
+      t.equal(reply instanceof RespError ? reply.message : reply, 'ERR Protocol error: too big inline request',
+        `${chunking}, ${tail.length}-byte tail: too big inline request`);
+      t.equal((await withTimeout(c2.readUntilClose(), WAIT_MS, 'EOF')).length, 0, `${chunking}: then the close`);
       await withTimeout(served2, WAIT_MS, 'server end');
-      t.equal(s2.error?.name, 'UnsatisfiableReadError', `${chunking}, ${tail.length}-byte tail: closed by maxBytes`);
-      t.equal((await withTimeout(c2.readUntilClose(), WAIT_MS, 'EOF')).length, 0, `${chunking}: nothing more is sent`);
+      t.equal(s2.error, null, `${chunking}: the server closed cleanly`);
     }
   }
+});
+
+/** The replies a client of `serveResp(…, options)` gets for `wire`, and how the server ended. */
+async function serveWire(wire: string, chunking: 'whole' | 'byte' | 'random', options: RespServeOptions = {}):
+  Promise<{ replies: Plain[]; error: Error | null }> {
+  const [client, server] = memoryPair({ chunking, seed: 31 });
+  const served = serveResp(server, new Map(), options);
+  void client.write(wire);
+  const all = await withTimeout(client.readUntilClose(), WAIT_MS, `replies to ${JSON.stringify(wire.slice(0, 30))}`);
+  await withTimeout(served, WAIT_MS, 'server end');
+  const replies: Plain[] = [];
+  const back = feed(all);
+  for (;;) {
+    const v = await readValue(back).then((x) => x, (e: unknown) => (e instanceof StreamClosedError ? undefined : Promise.reject(e)));
+    if (v === undefined) break;
+    replies.push(plain(v));
+  }
+  return { replies, error: server.error };
+}
+
+test('resp server: every limit gets Redis\'s error reply after the replies before it, then a clean close', async (t) => {
+  const limits = { maxLine: 1024, maxBulk: 4096, maxArgs: 8 };
+  const err = (m: string): Plain => ({ error: `ERR Protocol error: ${m}` });
+  const cases: Array<[string, string, Plain]> = [
+    ['inline line over maxLine', `ECHO ${'x'.repeat(1024 - 6)}\r\n`, err('too big inline request')],
+    ['inline line still without its end', `ECHO ${'x'.repeat(3000)}`, err('too big inline request')],
+    ['*n line over maxLine', `*${'1'.repeat(1100)}\r\n`, err('too big mbulk count string')],
+    ['*n line still without its end', `*${'1'.repeat(1100)}`, err('too big mbulk count string')],
+    ['$n line still without its end', `*1\r\n$${'1'.repeat(1100)}`, err('too big bulk count string')],
+    ['$n line over maxLine', `*1\r\n$${'1'.repeat(1100)}\r\n`, err('too big bulk count string')],
+    ['bulk over maxBulk', '*1\r\n$4097\r\n', err('invalid bulk length')],
+    ['more than maxArgs arguments', '*9\r\n', err('invalid multibulk length')],
+  ];
+  for (const chunking of ['whole', 'byte', 'random'] as const) {
+    for (const [what, wire, expected] of cases) {
+      const { replies, error } = await serveWire(`PING\r\nECHO before\r\n${wire}`, chunking, { limits });
+      t.deepEqual(replies, ['PONG', bulk('before'), expected], `${chunking}, ${what}: the replies before it, then ${JSON.stringify(expected)}`);
+      t.equal(error, null, `${chunking}, ${what}: then a clean close`);
+    }
+    // Just within every limit: served.
+    const line = `ECHO ${'y'.repeat(1024 - 7)}\r\n`; // 1024 bytes with its CRLF
+    const big = 'z'.repeat(4096);
+    const eight = `*8\r\n$4\r\nECHO\r\n$${big.length}\r\n${big}\r\n${'$0\r\n\r\n'.repeat(6)}`;
+    const { replies, error } = await serveWire(`${line}*2\r\n$4\r\nECHO\r\n$4096\r\n${big}\r\n${eight}QUIT\r\n`, chunking, { limits });
+    t.deepEqual(replies, [bulk('y'.repeat(1024 - 7)), bulk(big), { error: "ERR wrong number of arguments for 'echo' command" }, 'OK'],
+      `${chunking}: a line of maxLine, a bulk of maxBulk and maxArgs arguments are served`);
+    t.equal(error, null, `${chunking}: QUIT closes cleanly`);
+  }
+});
+
+test('resp server: the default limits refuse a 100 MiB bulk with a reply (the stream could not hold it)', async (t) => {
+  t.deepEqual({ ...DEFAULT_RESP_LIMITS }, { maxLine: 65536, maxBulk: 64 * 1024 * 1024, maxArgs: 1024 * 1024, maxPendingBulkBytes: 256 * 1024 * 1024 },
+    'the defaults');
+  for (const len of [100 * 1024 * 1024, 64 * 1024 * 1024 + 1, 536870913]) {
+    const { replies, error } = await serveWire(`PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${len}\r\nxxxx`, 'random');
+    t.deepEqual(replies, ['PONG', { error: 'ERR Protocol error: invalid bulk length' }], `$${len}: invalid bulk length`);
+    t.equal(error, null, `$${len}: then a clean close`);
+  }
+  t.ok(respStreamBufferSize(DEFAULT_RESP_LIMITS) <= 100 * 1024 * 1024, 'a stream with the default maxBufferSize fits the default maxBulk');
+});
+
+test('resp server: respLimits and RespBudget check their arguments', (t) => {
+  t.deepEqual(respLimits({ maxLine: 10 }), { ...DEFAULT_RESP_LIMITS, maxLine: 10 }, 'overrides over the defaults');
+  t.throws(() => respLimits({ maxBulk: '1' as unknown as number }), TypeError, 'a string is a TypeError');
+  t.throws(() => respLimits(null as unknown as Partial<RespLimits>), TypeError, 'null limits are a TypeError');
+  for (const bad of [{ maxLine: 0 }, { maxArgs: 0 }, { maxBulk: -1 }, { maxPendingBulkBytes: 1.5 }, { maxBulk: Infinity }, { maxLine: NaN }]) {
+    t.throws(() => respLimits(bad), RangeError, `${JSON.stringify(bad)} is a RangeError`);
+  }
+  t.throws(() => serveResp(memoryPair()[1], new Map(), { limits: { maxLine: -1 } }), RangeError, 'serveResp checks its limits');
+  t.throws(() => new RespBudget(-1), RangeError, 'a negative budget is a RangeError');
+  const budget = new RespBudget(10);
+  t.ok(budget.reserve(6) && !budget.reserve(5) && budget.reserve(4), 'reserve() refuses what would pass the limit');
+  budget.release(10);
+  t.equal(budget.held, 0, 'release() gives it back');
+  t.end();
 });
 
 test('resp server: inline commands (what redis-benchmark -t ping and telnet send), as Redis splits them', async (t) => {
