@@ -21,7 +21,7 @@ import {
   RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, text, type RespArg, type RespValue,
 } from '../examples/resp.js';
 import {
-  DEFAULT_RESP_LIMITS, RespBudget, listenResp, respLimits, respStreamBufferSize, serveResp, splitInline, type RespLimits, type RespServeOptions,
+  DEFAULT_RESP_LIMITS, RESP_BUDGET_REPLY, RespBudget, listenResp, respLimits, respStreamBufferSize, serveResp, splitInline, type RespLimits, type RespServeOptions,
 } from '../examples/resp-server.js';
 
 const WAIT_MS = 10_000;
@@ -517,5 +517,126 @@ test('resp server: listenResp serves TCP clients (inline PING from a plain socke
   } finally {
     raw.destroy();
     stream.close();
+  }
+});
+
+/** Resolves once `cond()` holds, checking every few ms, within WAIT_MS. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Everything `socket` receives until the server closes it, within WAIT_MS. */
+function receiveAll(socket: net.Socket, what: string): Promise<string> {
+  return withTimeout(new Promise<string>((resolve, reject) => {
+    let got = '';
+    socket.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+    socket.once('end', () => resolve(got));
+    socket.once('error', reject);
+  }), WAIT_MS, what);
+}
+
+/** A plain TCP client of `port`, connected. */
+async function rawClient(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  return socket;
+}
+
+const MiB = 1024 * 1024;
+/** A SET whose 1 MiB value is cut off after `sent` bytes: the server waits for the rest. */
+const cutSet = (sent: number): string => `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${MiB}\r\n${'v'.repeat(sent)}`;
+
+test('resp server over TCP: pending bulks of all connections share one budget; over it, -OOM and the close', async (t) => {
+  const server = await listenResp({ limits: { maxBulk: MiB, maxPendingBulkBytes: 3 * (MiB + 2) } });
+  const sockets: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = await rawClient(server.port);
+      sockets.push(s);
+      s.write(cutSet(1000));
+    }
+    await until(() => server.budget.held === 3 * (MiB + 2), 'three pending bulks');
+    t.pass('three pending 1 MiB bulks hold 3 * (1 MiB + 2) bytes of the budget');
+
+    const fourth = await rawClient(server.port);
+    sockets.push(fourth);
+    const refused = receiveAll(fourth, 'the fourth connection');
+    fourth.write(`PING\r\n${cutSet(0)}`);
+    t.equal(await refused, `+PONG\r\n-${RESP_BUDGET_REPLY}\r\n`, 'a fourth: the reply before it, then -OOM, then the close');
+    t.equal(server.budget.held, 3 * (MiB + 2), 'the refused bulk reserved nothing');
+
+    // The first bulk completes: its bytes are given back and a new connection may take them.
+    const first = sockets[0] as net.Socket;
+    const ok = receiveBytes(first, 5, WAIT_MS, 'SET reply');
+    first.write(`${'v'.repeat(MiB - 1000)}\r\n`);
+    t.equal(await ok, '+OK\r\n', 'the first SET completes');
+    t.equal(server.budget.held, 2 * (MiB + 2), 'and gives its reservation back');
+    const fifth = await rawClient(server.port);
+    sockets.push(fifth);
+    fifth.write(cutSet(10));
+    await until(() => server.budget.held === 3 * (MiB + 2), 'the fifth connection\'s bulk');
+    t.pass('a new connection takes the room that was given back');
+
+    // Each way a connection can end gives its reservation back: QUIT after the bulk, the
+    // client's close, the client's reset, and the server's close.
+    const bye = receiveAll(first, 'QUIT');
+    first.write('QUIT\r\n');
+    t.equal(await bye, '+OK\r\n', 'QUIT');
+    (sockets[1] as net.Socket).end();
+    await until(() => server.budget.held === 2 * (MiB + 2), 'a client close');
+    t.pass('a client that closes mid-bulk gives its reservation back');
+    (sockets[2] as net.Socket).resetAndDestroy();
+    await until(() => server.budget.held === MiB + 2, 'a client reset');
+    t.pass('a client that resets mid-bulk gives its reservation back');
+    const closedByServer = new Promise<void>((resolve) => { fifth.once('close', () => resolve()); });
+    await withTimeout(server.close(), WAIT_MS, 'server close');
+    await withTimeout(closedByServer, WAIT_MS, 'fifth closed');
+    await until(() => server.budget.held === 0, 'the server close');
+    t.pass('closing the server gives back the last one');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.close();
+  }
+});
+
+test('resp server over TCP: 10 connections destroyed mid-bulk leave the budget at 0', async (t) => {
+  const server = await listenResp({ limits: { maxBulk: MiB } });
+  const sockets: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      const s = await rawClient(server.port);
+      sockets.push(s);
+      s.write(cutSet(512 * 1024));
+    }
+    await until(() => server.budget.held === 10 * (MiB + 2), 'ten pending bulks');
+    t.pass('ten connections, each half way through a 1 MiB bulk, hold 10 * (1 MiB + 2)');
+    for (const [i, s] of sockets.entries()) {
+      if (i % 2 === 0) s.destroy(); else s.resetAndDestroy();
+    }
+    await until(() => server.budget.held === 0, 'the budget back at 0');
+    t.pass('destroyed (half of them reset): the budget is back at 0');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.close();
+  }
+});
+
+test('resp server over TCP: a 20 MiB value just under the default limits makes the round trip', async (t) => {
+  const server = await listenResp();
+  const stream = new IOStream();
+  try {
+    const redis = new RespClient(await stream.connect({ host: '127.0.0.1', port: server.port }));
+    const big = Uint8Array.from({ length: 20 * MiB }, (_, i) => (i * 31 + (i >> 12)) & 0xff);
+    t.equal(await withTimeout(redis.command('SET', 'big', big), WAIT_MS, 'SET'), 'OK', 'SET of 20 MiB');
+    const back = await withTimeout(redis.command('GET', 'big'), WAIT_MS, 'GET');
+    t.ok(back instanceof Uint8Array && Buffer.compare(back, big) === 0, 'GET returns it intact');
+    t.equal(server.budget.held, 0, 'nothing is held once it has come');
+  } finally {
+    stream.close();
+    await server.close();
   }
 });
