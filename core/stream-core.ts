@@ -9,7 +9,7 @@
  */
 import {
   PAUSE_READ, WANT_READ,
-  type Action, type ResolveRequestAction, type StreamChunkAction,
+  type Action, type ResolveRequestAction,
 } from './actions.js';
 import { DelimiterScan } from './delimiter-scan.js';
 import {
@@ -151,8 +151,8 @@ export class StreamCore {
       const a = actions[head] as QueueEntry;
       if (a === RECORDS) {
         // Stays at the head while it has records: the next one is taken only when asked for.
-        const record = this.nextRecord();
-        if (record !== undefined) return record;
+        const data = this.nextRecord();
+        if (data !== undefined) return { type: 'stream-chunk', id: this.readId, data };
         this.recordsQueued = false;
       }
       actions[head] = undefined;
@@ -681,10 +681,23 @@ export class StreamCore {
   }
 
   /**
+   * The pending `readUntilEach`'s next record when its turn has come (the queue's head hands
+   * out records) and one is complete: what `nextAction()` would return as a `stream-chunk`
+   * action, without the action. A driver that just handled a record's `stream-chunk` takes the
+   * rest of a delivery's records this way, in a loop of its own; `undefined` otherwise (then
+   * `nextAction()` goes on with the rest of the queue).
+   */
+  takeRecord(): Uint8Array | undefined {
+    const head = this.actionHead;
+    if (head === this.actionTail || this.actions[head] !== RECORDS) return undefined;
+    return this.nextRecord();
+  }
+
+  /**
    * The pending `readUntilEach`'s next record, taken out of the buffer now, or `undefined` when
    * no complete one is buffered (after failing the read if the rest breaks the limit).
    */
-  private nextRecord(): StreamChunkAction | undefined {
+  private nextRecord(): Uint8Array | undefined {
     if (this.readKind !== EACH) return undefined;
     const d = this.eachDelimiter as Uint8Array;
     const cap = this.matchCap(this.readMaxBytes);
@@ -701,7 +714,7 @@ export class StreamCore {
     }
     // The head moved: a search for the next record starts at it.
     this.delimScan.reset(d);
-    return { type: 'stream-chunk', id: this.readId, data };
+    return data;
   }
 
   /** A record of the pending `readUntilEach` breaks its limit (see `progress`, UNTIL). */

@@ -172,23 +172,33 @@ export class PendingRead {
   }
 
   /**
-   * Runs `onRecord(data)` now, inside the drain (nested drains wait for this one). `false`
-   * stops the read after this record; a throw stops it, closes the stream with what was thrown
-   * and rejects with it. Either way the records not handed out yet stay buffered.
+   * Runs `onRecord(data)` now, inside the drain (nested drains wait for this one), then for
+   * every further record the core has ready (`takeRecord`: no action, no drain turn per
+   * record). `false` stops the read after that record; a throw stops it, closes the stream
+   * with what was thrown and rejects with it. Either way the records not handed out yet stay
+   * buffered. A close, an abort or a limit inside `onRecord` ends the loop as the core says.
    */
   private record(onRecord: (record: Uint8Array) => unknown, data: Uint8Array): void {
     const id = this.id;
-    let more: unknown;
+    const core = this.core;
+    let next: Uint8Array | undefined = data;
     this.holding = true;
     try {
-      more = onRecord(data);
+      do {
+        if (onRecord(next) === false) {
+          this.holding = false;
+          this.endEach(id, undefined, false);
+          return;
+        }
+        if (this.id !== id) break;
+        next = core.takeRecord();
+      } while (next !== undefined);
     } catch (err) {
       this.holding = false;
       this.endEach(id, err, true);
       return;
     }
     this.holding = false;
-    if (more === false) this.endEach(id, undefined, false);
   }
 
   /** Ends `readUntilEach` `id` (if it is still the pending read) after a `false` or a throw. */
