@@ -103,11 +103,12 @@ export class StreamCore {
   private streamedAny = false;
   /** A scan a failed `tryReadUntil`/`tryReadUntilRegex` left valid for the `readX` that follows. */
   private primedScan: Uint8Array | RegExp | null = null;
-  /** The delimiter of a pending `readUntilEach`, and whether its `RECORDS` entry is queued. */
-  private eachDelimiter: Uint8Array | null = null;
-  private recordsQueued = false;
-  /** `EachEnd` entries in the queue (so other actions pay no type check for them). */
-  private eachEnds = 0;
+  /**
+   * `readUntilEach`'s queue entries: bit 0 set while its `RECORDS` entry is queued, the rest the
+   * number of `EachEnd` entries (so other actions pay no type check for them). One field, and
+   * the delimiter kept in `readTarget`: an idle stream should cost little (bench W6).
+   */
+  private eachQueue = 0;
 
   /**
    * A new, open stream core with nothing buffered. Its first action is `want-read`.
@@ -153,7 +154,7 @@ export class StreamCore {
         // Stays at the head while it has records: the next one is taken only when asked for.
         const data = this.nextRecord();
         if (data !== undefined) return { type: 'stream-chunk', id: this.readId, data };
-        this.recordsQueued = false;
+        this.eachQueue &= ~1;
       }
       actions[head] = undefined;
       if (head + 1 === this.actionTail) {
@@ -163,8 +164,8 @@ export class StreamCore {
         this.actionHead = head + 1;
       }
       if (a === RECORDS) continue;
-      if (this.eachEnds !== 0 && a instanceof EachEnd) {
-        this.eachEnds--;
+      if (this.eachQueue > 1 && a instanceof EachEnd) {
+        this.eachQueue -= 2;
         if (a.id === this.readId) return this.endEach();
         continue;
       }
@@ -294,8 +295,7 @@ export class StreamCore {
     this.checkIdle();
     this.delimScan.reset(d);
     this.primedScan = null;
-    this.eachDelimiter = d;
-    return this.register(EACH, 0, false, false, max, null);
+    return this.register(EACH, 0, false, false, max, d);
   }
 
   /**
@@ -641,11 +641,11 @@ export class StreamCore {
       }
       case EACH: {
         // Only whether a first record is there (its entry then hands out the rest) or a limit broke.
-        if (this.recordsQueued) return;
+        if ((this.eachQueue & 1) !== 0) return;
         const cap = this.matchCap(this.readMaxBytes);
         const end = this.delimScan.find(buffer);
         if (end >= 0 && end <= cap) {
-          this.recordsQueued = true;
+          this.eachQueue |= 1;
           this.push(RECORDS);
         } else if (end > cap || buffer.length > cap) {
           this.failRecord(end, cap);
@@ -699,7 +699,7 @@ export class StreamCore {
    */
   private nextRecord(): Uint8Array | undefined {
     if (this.readKind !== EACH) return undefined;
-    const d = this.eachDelimiter as Uint8Array;
+    const d = this.readTarget as Uint8Array; // the delimiter, for EACH
     const cap = this.matchCap(this.readMaxBytes);
     const buffer = this.buffer;
     // The common case: the record lies in the head chunk (one search, one view).
@@ -731,11 +731,11 @@ export class StreamCore {
    * `RECORDS` entry, queued unless it already is), then it resolves at an `EachEnd` entry.
    */
   private finishEach(): void {
-    if (!this.recordsQueued) {
-      this.recordsQueued = true;
+    if ((this.eachQueue & 1) === 0) {
+      this.eachQueue |= 1;
       this.push(RECORDS);
     }
-    this.eachEnds++;
+    this.eachQueue += 2;
     this.push(new EachEnd(this.readId));
   }
 
@@ -852,7 +852,6 @@ export class StreamCore {
     this.readId = 0;
     this.readKind = NONE;
     this.readTarget = null;
-    this.eachDelimiter = null;
     this.intoFilled = 0;
   }
 

@@ -91,7 +91,7 @@ export class PendingRead {
     if (signal !== undefined) this.listen(signal);
     if (this.core.hasActions) {
       this.holding = true;
-      void RESOLVED.then(this.resume);
+      void RESOLVED.then(() => { this.resumeHeld(); }); // made here, not per stream: idle streams stay small
     }
     return p;
   }
@@ -233,10 +233,10 @@ export class PendingRead {
   }
 
   /** The microtask `pendingEach` scheduled: the drain it held back runs now. */
-  private readonly resume = (): void => {
+  private resumeHeld(): void {
     this.holding = false;
     this.owner.drain();
-  };
+  }
 
   private listen(signal: AbortSignal): void {
     this.signal = signal;
