@@ -54,7 +54,7 @@ async function main(p: ChildParams): Promise<void> {
   let gap = 0;
   switch (p.workload) {
     case 'w1': case 'w1into': case 'w1c': case 'w1cinto': chunks = repeat(bulkBlock(), p.bytes); break;
-    case 'w2': case 'w2cb': case 'w2sub': case 'w2iter': case 'w2push': chunks = chunksOf(linesPayload(p.count)); break;
+    case 'w2': case 'w2cb': case 'w2sub': case 'w2iter': case 'w2push': case 'w2each': chunks = chunksOf(linesPayload(p.count)); break;
     case 'w4': chunks = chunksOf(bigMessage(p.bytes)); break;
     case 'w4slow': chunks = chunksOf(bigMessage(p.bytes)); gap = 1; break;
     case 'w3': break;

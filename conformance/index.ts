@@ -22,6 +22,7 @@ import { limitCases } from './limits.js';
 import { flowCases } from './flow.js';
 import { heldCases } from './held.js';
 import { recordCases } from './records.js';
+import { eachCases } from './each.js';
 import { turns, within } from './util.js';
 import { invalidArgType, outOfRange } from '../core/errors.js';
 import { driverContractViolations, setDriverContractChecks } from '../drivers/facade/contract-check.js';
@@ -37,7 +38,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Required<Capabilities>> = Object.fre
 
 /** Every case of the suite for a driver whose transfers are limited to `maxTransfer` bytes. */
 export function conformanceCases(maxTransfer = DEFAULT_CAPABILITIES.maxTransfer): Case[] {
-  return [...readCases, ...recordCases, ...closeCases, ...closeWriteCases(maxTransfer), ...limitCases, ...flowCases(maxTransfer), ...heldCases];
+  return [...readCases, ...recordCases, ...eachCases, ...closeCases, ...closeWriteCases(maxTransfer), ...limitCases, ...flowCases(maxTransfer), ...heldCases];
 }
 
 /** Wraps `t` to count failed assertions (the summary needs them; tape does not expose them). */

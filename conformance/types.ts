@@ -35,7 +35,7 @@ export type TestFunction = (name: string, fn: (t: Assertions) => Promise<void>) 
  */
 export type AnyStream = Pick<BaseIOStream<Uint8Array>,
   'readBytes' | 'readUntil' | 'readUntilRegex' | 'readUntilClose' | 'readInto' | 'write' | 'close'
-  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'readableLength' | 'setNodelay' | 'readUntilIter' | 'lines'
+  | 'setCloseCallback' | 'closed' | 'reading' | 'writing' | 'error' | 'readableLength' | 'setNodelay' | 'readUntilIter' | 'lines' | 'readUntilEach' | 'eachLine'
   | typeof Symbol.asyncIterator | typeof Symbol.asyncDispose>;
 
 /**

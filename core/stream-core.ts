@@ -9,7 +9,7 @@
  */
 import {
   PAUSE_READ, WANT_READ,
-  type Action,
+  type Action, type ResolveRequestAction,
 } from './actions.js';
 import { DelimiterScan } from './delimiter-scan.js';
 import {
@@ -30,6 +30,19 @@ const UNTIL = 2;
 const REGEX = 3;
 const CLOSE = 4;
 const INTO = 5;
+const EACH = 6;
+
+/**
+ * Queue entries that are not actions: where the pending `readUntilEach` hands out its next
+ * record (`RECORDS`, one at a time while the drain is at it, so a record leaves the buffer only
+ * when it is handed out and a stop loses nothing), and where it resolves after a clean close
+ * (`EachEnd`, once every complete record before it went out).
+ */
+const RECORDS = Object.freeze({ records: true });
+class EachEnd {
+  constructor(readonly id: number) {}
+}
+type QueueEntry = Action | typeof RECORDS | EachEnd;
 
 /**
  * The sans-IO heart of a stream: bytes and requests in, {@link Action}s out.
@@ -64,7 +77,7 @@ export class StreamCore {
   private readonly latin1: Latin1Decoder;
 
   // The action queue: slots actionHead..actionTail-1; the array is reused, never shrunk.
-  private actions: (Action | undefined)[] = [];
+  private actions: (QueueEntry | undefined)[] = [];
   private actionHead = 0;
   private actionTail = 0;
   private nextId = 1;
@@ -90,6 +103,12 @@ export class StreamCore {
   private streamedAny = false;
   /** A scan a failed `tryReadUntil`/`tryReadUntilRegex` left valid for the `readX` that follows. */
   private primedScan: Uint8Array | RegExp | null = null;
+  /**
+   * `readUntilEach`'s queue entries: bit 0 set while its `RECORDS` entry is queued, the rest the
+   * number of `EachEnd` entries (so other actions pay no type check for them). One field, and
+   * the delimiter kept in `readTarget`: an idle stream should cost little (bench W6).
+   */
+  private eachQueue = 0;
 
   /**
    * A new, open stream core with nothing buffered. Its first action is `want-read`.
@@ -126,18 +145,32 @@ export class StreamCore {
 
   /** The next action to carry out, or `undefined` when there is none. */
   nextAction(): Action | undefined {
-    const head = this.actionHead;
-    if (head === this.actionTail) return undefined;
-    const actions = this.actions;
-    const a = actions[head];
-    actions[head] = undefined;
-    if (head + 1 === this.actionTail) {
-      this.actionHead = 0;
-      this.actionTail = 0;
-    } else {
-      this.actionHead = head + 1;
+    for (;;) {
+      const head = this.actionHead;
+      if (head === this.actionTail) return undefined;
+      const actions = this.actions;
+      const a = actions[head] as QueueEntry;
+      if (a === RECORDS) {
+        // Stays at the head while it has records: the next one is taken only when asked for.
+        const data = this.nextRecord();
+        if (data !== undefined) return { type: 'stream-chunk', id: this.readId, data };
+        this.eachQueue &= ~1;
+      }
+      actions[head] = undefined;
+      if (head + 1 === this.actionTail) {
+        this.actionHead = 0;
+        this.actionTail = 0;
+      } else {
+        this.actionHead = head + 1;
+      }
+      if (a === RECORDS) continue;
+      if (this.eachQueue > 1 && a instanceof EachEnd) {
+        this.eachQueue -= 2;
+        if (a.id === this.readId) return this.endEach();
+        continue;
+      }
+      return a as Action;
     }
-    return a;
   }
 
   /** Whether `nextAction()` would return an action. */
@@ -246,6 +279,24 @@ export class StreamCore {
     return this.matchOrPending(REGEX, r, max);
   }
 
+
+  /**
+   * Hands out every record up to and including `delimiter` as a `stream-chunk` action of one
+   * long request, in order, as the bytes that complete it arrive (records already buffered
+   * first). A record leaves the buffer only when `nextAction()` hands it out, so `cancel(id)`
+   * between two records leaves the rest buffered, byte for byte. `maxBytes` bounds each record
+   * as it bounds a `readUntil`. The request settles (with no value) at a clean close once the
+   * complete records are out, the incomplete rest staying buffered; it rejects on an error
+   * close or a limit, like `readUntil`.
+   */
+  readUntilEach(delimiter: Uint8Array | string, opts?: { maxBytes?: number }): number {
+    const d = checkDelimiter(delimiter);
+    const max = checkMaxBytes(opts?.maxBytes);
+    this.checkIdle();
+    this.delimScan.reset(d);
+    this.primedScan = null;
+    return this.register(EACH, 0, false, false, max, d);
+  }
 
   /**
    * Reads everything until the stream closes cleanly (`streaming`: as `stream-chunk` actions).
@@ -528,6 +579,7 @@ export class StreamCore {
     if (this.readId === id && this.isClosed) {
       // Registered on a closed stream and not satisfiable from what is left.
       if (kind === CLOSE && this.closeError === null) this.finishUntilClose();
+      else if (kind === EACH && this.closeError === null) this.finishEach();
       else this.rejectRead(new StreamClosedError(this.closeError));
     }
     this.updateInterest();
@@ -587,6 +639,19 @@ export class StreamCore {
         }
         return;
       }
+      case EACH: {
+        // Only whether a first record is there (its entry then hands out the rest) or a limit broke.
+        if ((this.eachQueue & 1) !== 0) return;
+        const cap = this.matchCap(this.readMaxBytes);
+        const end = this.delimScan.find(buffer);
+        if (end >= 0 && end <= cap) {
+          this.eachQueue |= 1;
+          this.push(RECORDS);
+        } else if (end > cap || buffer.length > cap) {
+          this.failRecord(end, cap);
+        }
+        return;
+      }
       case INTO: {
         const target = this.readTarget as Uint8Array;
         const want = target.length;
@@ -613,6 +678,72 @@ export class StreamCore {
       default:
         return;
     }
+  }
+
+  /**
+   * The pending `readUntilEach`'s next record when its turn has come (the queue's head hands
+   * out records) and one is complete: what `nextAction()` would return as a `stream-chunk`
+   * action, without the action. A driver that just handled a record's `stream-chunk` takes the
+   * rest of a delivery's records this way, in a loop of its own; `undefined` otherwise (then
+   * `nextAction()` goes on with the rest of the queue).
+   */
+  takeRecord(): Uint8Array | undefined {
+    const head = this.actionHead;
+    if (head === this.actionTail || this.actions[head] !== RECORDS) return undefined;
+    return this.nextRecord();
+  }
+
+  /**
+   * The pending `readUntilEach`'s next record, taken out of the buffer now, or `undefined` when
+   * no complete one is buffered (after failing the read if the rest breaks the limit).
+   */
+  private nextRecord(): Uint8Array | undefined {
+    if (this.readKind !== EACH) return undefined;
+    const d = this.readTarget as Uint8Array; // the delimiter, for EACH
+    const cap = this.matchCap(this.readMaxBytes);
+    const buffer = this.buffer;
+    // The common case: the record lies in the head chunk (one search, one view).
+    let data = buffer.takeThroughInHead(d, cap);
+    if (data === undefined) {
+      const end = this.delimScan.find(buffer);
+      if (end < 0 || end > cap) {
+        if (end > cap || buffer.length > cap) this.failRecord(end, cap);
+        return undefined;
+      }
+      data = buffer.take(end);
+    }
+    // The head moved: a search for the next record starts at it.
+    this.delimScan.reset(d);
+    return data;
+  }
+
+  /** A record of the pending `readUntilEach` breaks its limit (see `progress`, UNTIL). */
+  private failRecord(end: number, cap: number): void {
+    const max = this.readMaxBytes;
+    const seen = end > cap ? `the record ends at ${end}` : `${this.buffer.length} bytes buffered`;
+    this.fail(cap === max
+      ? new UnsatisfiableReadError(`delimiter not found within maxBytes (${max}): ${seen}`)
+      : new StreamBufferFullError(`delimiter not found within maxBufferSize (${this.maxBufferSize}): ${seen}`));
+  }
+
+  /**
+   * A clean close with a `readUntilEach` pending: its complete records still go out (its
+   * `RECORDS` entry, queued unless it already is), then it resolves at an `EachEnd` entry.
+   */
+  private finishEach(): void {
+    if ((this.eachQueue & 1) === 0) {
+      this.eachQueue |= 1;
+      this.push(RECORDS);
+    }
+    this.eachQueue += 2;
+    this.push(new EachEnd(this.readId));
+  }
+
+  /** The `EachEnd` of the pending read was reached: it resolves, with no value. */
+  private endEach(): ResolveRequestAction {
+    const id = this.readId;
+    this.clearRead();
+    return { type: 'resolve-request', id };
   }
 
   private streamAll(): void {
@@ -654,6 +785,7 @@ export class StreamCore {
     this.transportReading = false;
     if (this.readId !== 0) {
       if (this.readKind === CLOSE && error === null) this.finishUntilClose();
+      else if (this.readKind === EACH && error === null) this.finishEach();
       else this.rejectRead(new StreamClosedError(error));
     }
     const writes = this.writeQueue;
@@ -776,7 +908,7 @@ export class StreamCore {
     }
   }
 
-  private push(action: Action): void {
+  private push(action: QueueEntry): void {
     if (this.actionTail === this.actions.length) this.actions.push(action);
     else this.actions[this.actionTail] = action;
     this.actionTail++;

@@ -8,7 +8,7 @@
 export { BaseIOStream } from './facade/base-iostream.js';
 export { asError } from '../core/errors.js';
 export type {
-  ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, RecordIterOptions,
+  ReadOptions, ReadBytesOptions, ReadUntilOptions, ReadUntilCloseOptions, ReadIntoOptions, RecordIterOptions, RecordEachOptions,
   WithCallback, WithoutCallback, DriverHooks,
 } from './facade/read-options.js';
 export type { Transport, TransportSink, Scheduler } from './facade/transport.js';

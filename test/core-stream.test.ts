@@ -5,21 +5,7 @@
 import {
   StreamBufferFullError, StreamClosedError, UnsatisfiableReadError,
 } from '../core/index.js';
-import { CoreDriver, eachChunking, latin1, type Settlement } from './_support/core-driver.js';
-import type { Test } from './_support/harness.js';
-
-type ErrorClass = new (...args: never[]) => Error;
-
-/** `s` is a rejection with StreamClosedError whose realError is an instance of `real` (or absent). */
-export function isClosedError(t: Test, s: Settlement | undefined, real: ErrorClass | Error | undefined, what: string): void {
-  if (!(s?.error instanceof StreamClosedError)) {
-    t.fail(`${what}: expected StreamClosedError, got ${s === undefined ? 'nothing' : s.error ? s.error.name : 'a value'}`);
-    return;
-  }
-  if (real === undefined) t.equal(s.error.realError, undefined, `${what}: StreamClosedError, no realError`);
-  else if (real instanceof Error) t.equal(s.error.realError, real, `${what}: StreamClosedError with that very realError`);
-  else t.ok(s.error.realError instanceof real, `${what}: StreamClosedError{realError: ${real.name}}`);
-}
+import { CoreDriver, eachChunking, isClosedError, latin1 } from './_support/core-driver.js';
 
 eachChunking('readBytes: exact, n = 0, partial', (t, ch) => {
   const d = new CoreDriver(ch).queue('abcdefgh');

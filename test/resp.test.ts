@@ -20,7 +20,9 @@ import { tcpWebPair, transformPair } from './_support/web-pair.js';
 import {
   RespClient, RespError, RespProtocolError, encodeCommand, encodeValue, readValue, text, type RespArg, type RespValue,
 } from '../examples/resp.js';
-import { listenResp, serveResp, splitInline } from '../examples/resp-server.js';
+import {
+  DEFAULT_RESP_LIMITS, RESP_BUDGET_REPLY, RespBudget, listenResp, respLimits, respStreamBufferSize, serveResp, splitInline, type RespLimits, type RespServeOptions,
+} from '../examples/resp-server.js';
 
 const WAIT_MS = 10_000;
 
@@ -204,8 +206,9 @@ test('resp server: pipelined requests cut in two at every byte boundary get the 
   t.deepEqual(wrong, [], `all ${MIXED_WIRE.length - 1} cuts: the replies, in order, then a clean close`);
 });
 
-test('resp server: a line may be MAX_LINE (64 KiB) long; a longer one closes the connection', async (t) => {
-  const MAX_LINE = 64 * 1024;
+test('resp server: a line may be maxLine (64 KiB) long; a longer one gets the error reply, then the close', async (t) => {
+  const MAX_LINE = DEFAULT_RESP_LIMITS.maxLine;
+  t.equal(MAX_LINE, 64 * 1024, 'the default maxLine is Redis\'s PROTO_INLINE_MAX_SIZE');
   for (const chunking of ['whole', 'random'] as const) {
     // `ECHO <word>\r\n`, exactly MAX_LINE bytes: echoed back.
     const word = 'w'.repeat(MAX_LINE - 'ECHO \r\n'.length);
@@ -217,17 +220,95 @@ test('resp server: a line may be MAX_LINE (64 KiB) long; a longer one closes the
     t.equal(await readValue(client), 'OK', `${chunking}: QUIT`);
     await withTimeout(served, WAIT_MS, 'server end');
 
-    // One byte more, with and without a line end after it: the stream's maxBytes closes the connection.
+    // One byte more, with and without a line end after it: Redis's reply, then a clean close.
     for (const tail of ['\r\n', 'x'.repeat(100_000)]) {
       const [c2, s2] = memoryPair({ chunking, seed: 22 });
       const served2 = serveResp(s2);
       void c2.write(`PING\r\nECHO ${word}x${tail}`);
       t.equal(await withTimeout(readValue(c2), WAIT_MS, 'PONG'), 'PONG', `${chunking}: the request before it is answered`);
+      const reply = await withTimeout(readValue(c2), WAIT_MS, 'error reply');
+      t.equal(reply instanceof RespError ? reply.message : reply, 'ERR Protocol error: too big inline request',
+        `${chunking}, ${tail.length}-byte tail: too big inline request`);
+      t.equal((await withTimeout(c2.readUntilClose(), WAIT_MS, 'EOF')).length, 0, `${chunking}: then the close`);
       await withTimeout(served2, WAIT_MS, 'server end');
-      t.equal(s2.error?.name, 'UnsatisfiableReadError', `${chunking}, ${tail.length}-byte tail: closed by maxBytes`);
-      t.equal((await withTimeout(c2.readUntilClose(), WAIT_MS, 'EOF')).length, 0, `${chunking}: nothing more is sent`);
+      t.equal(s2.error, null, `${chunking}: the server closed cleanly`);
     }
   }
+});
+
+/** The replies a client of `serveResp(…, options)` gets for `wire`, and how the server ended. */
+async function serveWire(wire: string, chunking: 'whole' | 'byte' | 'random', options: RespServeOptions = {}):
+  Promise<{ replies: Plain[]; error: Error | null }> {
+  const [client, server] = memoryPair({ chunking, seed: 31 });
+  const served = serveResp(server, new Map(), options);
+  void client.write(wire);
+  const all = await withTimeout(client.readUntilClose(), WAIT_MS, `replies to ${JSON.stringify(wire.slice(0, 30))}`);
+  await withTimeout(served, WAIT_MS, 'server end');
+  const replies: Plain[] = [];
+  const back = feed(all);
+  for (;;) {
+    const v = await readValue(back).then((x) => x, (e: unknown) => (e instanceof StreamClosedError ? undefined : Promise.reject(e)));
+    if (v === undefined) break;
+    replies.push(plain(v));
+  }
+  return { replies, error: server.error };
+}
+
+test('resp server: every limit gets Redis\'s error reply after the replies before it, then a clean close', async (t) => {
+  const limits = { maxLine: 1024, maxBulk: 4096, maxArgs: 8 };
+  const err = (m: string): Plain => ({ error: `ERR Protocol error: ${m}` });
+  const cases: Array<[string, string, Plain]> = [
+    ['inline line over maxLine', `ECHO ${'x'.repeat(1024 - 6)}\r\n`, err('too big inline request')],
+    ['inline line still without its end', `ECHO ${'x'.repeat(3000)}`, err('too big inline request')],
+    ['*n line over maxLine', `*${'1'.repeat(1100)}\r\n`, err('too big mbulk count string')],
+    ['*n line still without its end', `*${'1'.repeat(1100)}`, err('too big mbulk count string')],
+    ['$n line still without its end', `*1\r\n$${'1'.repeat(1100)}`, err('too big bulk count string')],
+    ['$n line over maxLine', `*1\r\n$${'1'.repeat(1100)}\r\n`, err('too big bulk count string')],
+    ['bulk over maxBulk', '*1\r\n$4097\r\n', err('invalid bulk length')],
+    ['more than maxArgs arguments', '*9\r\n', err('invalid multibulk length')],
+  ];
+  for (const chunking of ['whole', 'byte', 'random'] as const) {
+    for (const [what, wire, expected] of cases) {
+      const { replies, error } = await serveWire(`PING\r\nECHO before\r\n${wire}`, chunking, { limits });
+      t.deepEqual(replies, ['PONG', bulk('before'), expected], `${chunking}, ${what}: the replies before it, then ${JSON.stringify(expected)}`);
+      t.equal(error, null, `${chunking}, ${what}: then a clean close`);
+    }
+    // Just within every limit: served.
+    const line = `ECHO ${'y'.repeat(1024 - 7)}\r\n`; // 1024 bytes with its CRLF
+    const big = 'z'.repeat(4096);
+    const eight = `*8\r\n$4\r\nECHO\r\n$${big.length}\r\n${big}\r\n${'$0\r\n\r\n'.repeat(6)}`;
+    const { replies, error } = await serveWire(`${line}*2\r\n$4\r\nECHO\r\n$4096\r\n${big}\r\n${eight}QUIT\r\n`, chunking, { limits });
+    t.deepEqual(replies, [bulk('y'.repeat(1024 - 7)), bulk(big), { error: "ERR wrong number of arguments for 'echo' command" }, 'OK'],
+      `${chunking}: a line of maxLine, a bulk of maxBulk and maxArgs arguments are served`);
+    t.equal(error, null, `${chunking}: QUIT closes cleanly`);
+  }
+});
+
+test('resp server: the default limits refuse a 100 MiB bulk with a reply (the stream could not hold it)', async (t) => {
+  t.deepEqual({ ...DEFAULT_RESP_LIMITS }, { maxLine: 65536, maxBulk: 64 * 1024 * 1024, maxArgs: 1024 * 1024, maxPendingBulkBytes: 256 * 1024 * 1024 },
+    'the defaults');
+  for (const len of [100 * 1024 * 1024, 64 * 1024 * 1024 + 1, 536870913]) {
+    const { replies, error } = await serveWire(`PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${len}\r\nxxxx`, 'random');
+    t.deepEqual(replies, ['PONG', { error: 'ERR Protocol error: invalid bulk length' }], `$${len}: invalid bulk length`);
+    t.equal(error, null, `$${len}: then a clean close`);
+  }
+  t.ok(respStreamBufferSize(DEFAULT_RESP_LIMITS) <= 100 * 1024 * 1024, 'a stream with the default maxBufferSize fits the default maxBulk');
+});
+
+test('resp server: respLimits and RespBudget check their arguments', (t) => {
+  t.deepEqual(respLimits({ maxLine: 10 }), { ...DEFAULT_RESP_LIMITS, maxLine: 10 }, 'overrides over the defaults');
+  t.throws(() => respLimits({ maxBulk: '1' as unknown as number }), TypeError, 'a string is a TypeError');
+  t.throws(() => respLimits(null as unknown as Partial<RespLimits>), TypeError, 'null limits are a TypeError');
+  for (const bad of [{ maxLine: 0 }, { maxArgs: 0 }, { maxBulk: -1 }, { maxPendingBulkBytes: 1.5 }, { maxBulk: Infinity }, { maxLine: NaN }]) {
+    t.throws(() => respLimits(bad), RangeError, `${JSON.stringify(bad)} is a RangeError`);
+  }
+  t.throws(() => serveResp(memoryPair()[1], new Map(), { limits: { maxLine: -1 } }), RangeError, 'serveResp checks its limits');
+  t.throws(() => new RespBudget(-1), RangeError, 'a negative budget is a RangeError');
+  const budget = new RespBudget(10);
+  t.ok(budget.reserve(6) && !budget.reserve(5) && budget.reserve(4), 'reserve() refuses what would pass the limit');
+  budget.release(10);
+  t.equal(budget.held, 0, 'release() gives it back');
+  t.end();
 });
 
 test('resp server: inline commands (what redis-benchmark -t ping and telnet send), as Redis splits them', async (t) => {
@@ -436,5 +517,126 @@ test('resp server: listenResp serves TCP clients (inline PING from a plain socke
   } finally {
     raw.destroy();
     stream.close();
+  }
+});
+
+/** Resolves once `cond()` holds, checking every few ms, within WAIT_MS. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Everything `socket` receives until the server closes it, within WAIT_MS. */
+function receiveAll(socket: net.Socket, what: string): Promise<string> {
+  return withTimeout(new Promise<string>((resolve, reject) => {
+    let got = '';
+    socket.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+    socket.once('end', () => resolve(got));
+    socket.once('error', reject);
+  }), WAIT_MS, what);
+}
+
+/** A plain TCP client of `port`, connected. */
+async function rawClient(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  return socket;
+}
+
+const MiB = 1024 * 1024;
+/** A SET whose 1 MiB value is cut off after `sent` bytes: the server waits for the rest. */
+const cutSet = (sent: number): string => `*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${MiB}\r\n${'v'.repeat(sent)}`;
+
+test('resp server over TCP: pending bulks of all connections share one budget; over it, -OOM and the close', async (t) => {
+  const server = await listenResp({ limits: { maxBulk: MiB, maxPendingBulkBytes: 3 * (MiB + 2) } });
+  const sockets: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = await rawClient(server.port);
+      sockets.push(s);
+      s.write(cutSet(1000));
+    }
+    await until(() => server.budget.held === 3 * (MiB + 2), 'three pending bulks');
+    t.pass('three pending 1 MiB bulks hold 3 * (1 MiB + 2) bytes of the budget');
+
+    const fourth = await rawClient(server.port);
+    sockets.push(fourth);
+    const refused = receiveAll(fourth, 'the fourth connection');
+    fourth.write(`PING\r\n${cutSet(0)}`);
+    t.equal(await refused, `+PONG\r\n-${RESP_BUDGET_REPLY}\r\n`, 'a fourth: the reply before it, then -OOM, then the close');
+    t.equal(server.budget.held, 3 * (MiB + 2), 'the refused bulk reserved nothing');
+
+    // The first bulk completes: its bytes are given back and a new connection may take them.
+    const first = sockets[0] as net.Socket;
+    const ok = receiveBytes(first, 5, WAIT_MS, 'SET reply');
+    first.write(`${'v'.repeat(MiB - 1000)}\r\n`);
+    t.equal(await ok, '+OK\r\n', 'the first SET completes');
+    t.equal(server.budget.held, 2 * (MiB + 2), 'and gives its reservation back');
+    const fifth = await rawClient(server.port);
+    sockets.push(fifth);
+    fifth.write(cutSet(10));
+    await until(() => server.budget.held === 3 * (MiB + 2), 'the fifth connection\'s bulk');
+    t.pass('a new connection takes the room that was given back');
+
+    // Each way a connection can end gives its reservation back: QUIT after the bulk, the
+    // client's close, the client's reset, and the server's close.
+    const bye = receiveAll(first, 'QUIT');
+    first.write('QUIT\r\n');
+    t.equal(await bye, '+OK\r\n', 'QUIT');
+    (sockets[1] as net.Socket).end();
+    await until(() => server.budget.held === 2 * (MiB + 2), 'a client close');
+    t.pass('a client that closes mid-bulk gives its reservation back');
+    (sockets[2] as net.Socket).resetAndDestroy();
+    await until(() => server.budget.held === MiB + 2, 'a client reset');
+    t.pass('a client that resets mid-bulk gives its reservation back');
+    const closedByServer = new Promise<void>((resolve) => { fifth.once('close', () => resolve()); });
+    await withTimeout(server.close(), WAIT_MS, 'server close');
+    await withTimeout(closedByServer, WAIT_MS, 'fifth closed');
+    await until(() => server.budget.held === 0, 'the server close');
+    t.pass('closing the server gives back the last one');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.close();
+  }
+});
+
+test('resp server over TCP: 10 connections destroyed mid-bulk leave the budget at 0', async (t) => {
+  const server = await listenResp({ limits: { maxBulk: MiB } });
+  const sockets: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 10; i++) {
+      const s = await rawClient(server.port);
+      sockets.push(s);
+      s.write(cutSet(512 * 1024));
+    }
+    await until(() => server.budget.held === 10 * (MiB + 2), 'ten pending bulks');
+    t.pass('ten connections, each half way through a 1 MiB bulk, hold 10 * (1 MiB + 2)');
+    for (const [i, s] of sockets.entries()) {
+      if (i % 2 === 0) s.destroy(); else s.resetAndDestroy();
+    }
+    await until(() => server.budget.held === 0, 'the budget back at 0');
+    t.pass('destroyed (half of them reset): the budget is back at 0');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await server.close();
+  }
+});
+
+test('resp server over TCP: a 20 MiB value just under the default limits makes the round trip', async (t) => {
+  const server = await listenResp();
+  const stream = new IOStream();
+  try {
+    const redis = new RespClient(await stream.connect({ host: '127.0.0.1', port: server.port }));
+    const big = Uint8Array.from({ length: 20 * MiB }, (_, i) => (i * 31 + (i >> 12)) & 0xff);
+    t.equal(await withTimeout(redis.command('SET', 'big', big), WAIT_MS, 'SET'), 'OK', 'SET of 20 MiB');
+    const back = await withTimeout(redis.command('GET', 'big'), WAIT_MS, 'GET');
+    t.ok(back instanceof Uint8Array && Buffer.compare(back, big) === 0, 'GET returns it intact');
+    t.equal(server.budget.held, 0, 'nothing is held once it has come');
+  } finally {
+    stream.close();
+    await server.close();
   }
 });

@@ -58,7 +58,7 @@ export function buildCases(s: Sizes): Case[] {
   const cases: Case[] = [];
   const sock = (group: string, label: string, peer: PeerName, workload: Workload, extra: Partial<SocketCase> & Pick<SocketCase, 'unit' | 'metric'>): void => {
     const into = workload === 'w1into' || workload === 'w1cinto' ? (peer === 'raw' ? '-onread' : '-readInto') : '';
-    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : workload === 'w2push' ? '-push' : into;
+    const suffix = workload === 'w2cb' ? '-cb' : workload === 'w2sub' ? '-subarray' : workload === 'w2iter' ? '-iter' : workload === 'w2push' ? '-push' : workload === 'w2each' ? '-each' : into;
     cases.push({ kind: 'socket', id: `${group}/${peer}${suffix}`, group, label, peer, workload, bytes: 0, count: 0, ...extra });
   };
   // W1 twice: the receiver accepts (server side, today's W1) and the receiver connects (client
@@ -82,6 +82,7 @@ export function buildCases(s: Sizes): Case[] {
   sock('W2', w2, 'ours', 'w2', lines);
   sock('W2', w2, 'ours', 'w2cb', lines);
   sock('W2', w2, 'ours', 'w2iter', lines);
+  sock('W2', w2, 'ours', 'w2each', lines);
   sock('W2', w2, 'raw', 'w2', lines);
   sock('W2', w2, 'raw', 'w2sub', lines);
   sock('W2', w2, 'floor', 'w2', lines);

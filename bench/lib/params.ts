@@ -1,5 +1,5 @@
 /** The parameters a measured child process receives (as one JSON argument) and what it reports. */
-export type Workload = 'baseline' | 'w1' | 'w1into' | 'w2' | 'w2cb' | 'w2sub' | 'w2iter' | 'w2push' | 'w3' | 'w4' | 'w4slow'
+export type Workload = 'baseline' | 'w1' | 'w1into' | 'w2' | 'w2cb' | 'w2sub' | 'w2iter' | 'w2push' | 'w2each' | 'w3' | 'w4' | 'w4slow'
   | ClientWorkload;
 
 /**

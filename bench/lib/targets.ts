@@ -51,15 +51,17 @@ export function targets(s: Sizes): Target[] {
     },
     { id: 'W3-raw', text: 'W3 ping-pong ≥ 0.9× raw net', kind: 'ratio', a: 'W3/ours', b: 'W3/raw', min: 0.9 },
     // Issue 11: each per-record API shape against its peer, bounded by the least that shape costs.
-    { id: 'W2-iter-readline', text: 'W2 iterator ≥ 1.3× readline for-await', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/readline', min: 1.3, bound: 'W2/floor-iter' },
-    { id: 'W2-iter-raw', text: 'W2 iterator ≥ 0.35× raw net (locate only)', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/raw', min: 0.35, bound: 'W2/floor-iter' },
-    { id: 'W2-cb-readline', text: "W2 callbacks ≥ 1.2× readline 'line'", kind: 'ratio', a: 'W2/ours-cb', b: 'W2/readline-cb', min: 1.2, bound: 'W2/floor-cb' },
-    { id: 'W2-cb-raw', text: 'W2 callbacks ≥ 0.5× raw net (locate only)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/raw', min: 0.5, bound: 'W2/floor-cb' },
-    { id: 'W2-await-floor', text: 'W2 await readUntil ≥ 0.9× floor (one promise per read)', kind: 'ratio', a: 'W2/ours', b: 'W2/floor', min: 0.9 },
-    // Not the issue's: how close each shape comes to its floor, and await against its peers.
-    { id: 'W2-iter-floor', text: 'W2 iterator ≥ 0.9× floor-iter (reference)', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/floor-iter', min: 0.9, reference: true },
-    { id: 'W2-cb-floor', text: 'W2 callbacks ≥ 0.9× floor-cb (reference)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/floor-cb', min: 0.9, reference: true },
-    { id: 'W2-cb-push', text: 'W2 callbacks ≥ 0.9× floor-push, no read calls (reference)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/floor-push', min: 0.9, reference: true },
+    // Issue 19: each W2 shape judged against its floor (the least that shape costs); the readline
+    // multiples, which swing with the runtime and the machine, are printed as references.
+    { id: 'W2-each-readline', text: "W2 readUntilEach ≥ 1.3× readline 'line'", kind: 'ratio', a: 'W2/ours-each', b: 'W2/readline-cb', min: 1.3, bound: 'W2/floor-push' },
+    { id: 'W2-each-push', text: 'W2 readUntilEach ≥ 0.95× floor-push (no read calls)', kind: 'ratio', a: 'W2/ours-each', b: 'W2/floor-push', min: 0.95 },
+    { id: 'W2-iter-floor', text: 'W2 iterator ≥ 0.95× floor-iter', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/floor-iter', min: 0.95 },
+    { id: 'W2-cb-floor', text: 'W2 callbacks ≥ 0.95× floor-cb', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/floor-cb', min: 0.95 },
+    { id: 'W2-await-floor', text: 'W2 await readUntil ≥ 0.95× floor (one promise per read)', kind: 'ratio', a: 'W2/ours', b: 'W2/floor', min: 0.95 },
+    { id: 'W2-iter-readline', text: 'W2 iterator ≥ 1.3× readline for-await (reference)', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/readline', min: 1.3, reference: true },
+    { id: 'W2-cb-readline', text: "W2 callbacks ≥ 1.2× readline 'line' (reference)", kind: 'ratio', a: 'W2/ours-cb', b: 'W2/readline-cb', min: 1.2, reference: true },
+    { id: 'W2-iter-raw', text: 'W2 iterator ≥ 0.35× raw net, locate only (reference)', kind: 'ratio', a: 'W2/ours-iter', b: 'W2/raw', min: 0.35, reference: true },
+    { id: 'W2-cb-raw', text: 'W2 callbacks ≥ 0.5× raw net, locate only (reference)', kind: 'ratio', a: 'W2/ours-cb', b: 'W2/raw', min: 0.5, reference: true },
     { id: 'W2-await-readline', text: 'W2 await ≥ 1.0× readline for-await (reference)', kind: 'ratio', a: 'W2/ours', b: 'W2/readline', min: 1.0, reference: true },
     {
       id: 'W4-linear', text: `W4 time(${s.w4Big / MiB} MiB) / time(${s.w4Small / MiB} MiB) ≤ 4.5`, kind: 'max', max: 4.5, unit: '×', uses: ['W4-big/ours', 'W4-small/ours'],
@@ -85,6 +87,8 @@ export function targets(s: Sizes): Target[] {
   }
   for (const { group, min, bound } of RESP_TARGETS) {
     t.push({ id: group, text: `${group.slice(5)} rps ≥ ${min}× redis-server (redis-benchmark)`, kind: 'ratio', a: `${group}/ours`, b: `${group}/redis-server`, min, ...(bound !== undefined ? { bound } : {}) });
+    // Issue 19: the raw reference server differs from the example only in how it reads.
+    if (bound !== undefined) t.push({ id: `${group}-raw`, text: `${group.slice(5)} rps ≥ 0.9× the raw reference server`, kind: 'ratio', a: `${group}/ours`, b: bound, min: 0.9 });
   }
   t.push({
     id: 'W6-heap', text: 'W6 idle IOStream heap above a raw socket ≤ 2 KiB', kind: 'max', max: 2048, unit: 'B', uses: ['W6-heap/ours', 'W6-heap/raw'],

@@ -1,9 +1,10 @@
 /**
  * Peer "ours": this library's `IOStream` over the accepted socket, used the way the README
  * shows — one read call per unit, `await` (or a Tornado-4.4 `callback` chaining the next read,
- * or `for await` over `readUntilIter`). W1 also as `readInto` one reused 64 KiB buffer
- * (`w1into`), and both W1 loops with the receiver connecting (`w1c`, `w1cinto`: the stream
- * creates its socket, with `onread`).
+ * or `for await` over `readUntilIter`), or for W2's `ours-each` one `readUntilEach` that hands
+ * every line to its callback (`false` after the last one stops it). W1 also as `readInto` one
+ * reused 64 KiB buffer (`w1into`), and both W1 loops with the receiver connecting (`w1c`,
+ * `w1cinto`: the stream creates its socket, with `onread`).
  */
 import { IOStream } from '../../drivers/node/net.js';
 import type { ChildParams } from '../lib/params.js';
@@ -72,6 +73,16 @@ runReceiver({
     }
     expect('line bytes', bytes, p.count * 34);
     return n;
+  },
+  w2each(socket, p) {
+    const stream = new IOStream(socket);
+    return new Promise((resolve, reject) => {
+      const tally = new LineTally(p.count, resolve);
+      stream.readUntilEach(CRLF, (line) => tally.add(line)).catch(reject);
+      stream.setCloseCallback(() => {
+        if (tally.lines < p.count) reject(stream.error ?? new Error(`closed after ${tally.lines} lines`));
+      });
+    });
   },
   async w3(socket, p) {
     const stream = new IOStream(socket);

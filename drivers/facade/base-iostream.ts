@@ -26,14 +26,15 @@ import { PendingRead, type ReadOwner } from './pending-read.js';
 import { newPromise, release, taken } from './promise-slots.js';
 import {
   checkSignal, readOpts, type DriverHooks, type WithCallback, type WithoutCallback, type ReadBytesOptions, type ReadIntoOptions, type ReadOptions,
-  type ReadUntilCloseOptions, type ReadUntilOptions, type RecordIterOptions,
+  type ReadUntilCloseOptions, type ReadUntilOptions, type RecordIterOptions, type RecordEachOptions,
 } from './read-options.js';
 import { RecordIterator } from './record-iterator.js';
 import { SettleQueue } from './settle-queue.js';
 import { macrotask, rethrowLater, type Scheduler, type Transport, type TransportSink } from './transport.js';
 
 export type {
-  DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordIterOptions,
+  DriverHooks, ReadBytesOptions, ReadIntoOptions, ReadOptions, ReadUntilCloseOptions, ReadUntilOptions, RecordEachOptions,
+  RecordIterOptions,
 } from './read-options.js';
 
 const noop = (): void => {};
@@ -56,6 +57,11 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
   private transport: Transport | null = null;
   private readonly schedule: Scheduler;
   private wantRead = false;
+  /**
+   * A drain (or the attach) is running: a transport event reported inside it comes from a call
+   * of ours into the transport, so it must not run a read callback at once (`deliver`).
+   */
+  private draining = false;
   /** Batches the core asked to write before a transport was attached (made on first use). */
   private heldWrites: Uint8Array[][] | null = null;
   private detached = false;
@@ -243,6 +249,46 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     return this.readUntilIter('\n', opts);
   }
 
+  /**
+   * Calls `onRecord` with every record up to and including `delimiter`, in order, as the bytes
+   * that complete it arrive — readline's `'line'` shape: one long read, with no read call,
+   * promise or task per record. Records already buffered go first, from a microtask (never
+   * inside this call); after that each record is handed over synchronously from the transport
+   * delivery that completed it. The read holds the read slot (`reading()` is true; other reads
+   * throw `AlreadyReadingError`) until it ends:
+   * - `onRecord` returns `false`: it resolves after that record;
+   * - a clean close (peer EOF or `close()`): the complete records still buffered go out, then it
+   *   resolves; an incomplete trailing record stays buffered (`readUntilClose()` takes it);
+   * - `signal` aborts: it rejects with the reason;
+   * - an error close, or a record longer than `maxBytes` (or `maxBufferSize`): it rejects as a
+   *   `readUntil` would (`StreamClosedError { realError }`, the stream closed with a limit error);
+   * - `onRecord` throws: the stream closes with what it threw and the read rejects with it.
+   *
+   * Stopping loses no byte: what was not handed to `onRecord` stays buffered for the next read.
+   * Records are what `readUntil` returns (memory that stays valid and is never refilled).
+   * `onRecord` may write to and close the stream; a new read may start once this one ended.
+   */
+  readUntilEach(delimiter: Uint8Array | string, onRecord: (record: B) => unknown, opts?: RecordEachOptions): Promise<void> {
+    if (typeof onRecord !== 'function') throw invalidArgType('onRecord must be a function');
+    checkObject(opts, 'options');
+    const signal = opts?.signal;
+    checkSignal(signal);
+    this.checkReader();
+    if (this.readRefusal !== null || signal?.aborted === true) {
+      checkDelimiter(delimiter);
+      checkMaxBytes(opts?.maxBytes);
+      if (this.core.reading) throw new AlreadyReadingError();
+      return Promise.reject(this.readRefusal !== null ? this.readRefusal() : (signal as AbortSignal).reason);
+    }
+    const id = this.core.readUntilEach(delimiter, opts?.maxBytes === undefined ? undefined : { maxBytes: opts.maxBytes });
+    return this.pendingRead.pendingEach(id, onRecord, signal);
+  }
+
+  /** `readUntilEach('\n', onLine, opts)`: every line of the stream, each with its `\n`. */
+  eachLine(onLine: (line: B) => unknown, opts?: RecordEachOptions): Promise<void> {
+    return this.readUntilEach('\n', onLine, opts);
+  }
+
   // ------------------------------------------------------------------ writes
 
   /**
@@ -348,8 +394,14 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
     }
     const held = this.heldWrites;
     this.heldWrites = null;
-    if (held !== null) for (const chunks of held) transport.write(chunks, byteLengthOf(chunks));
-    if (this.wantRead) transport.resume();
+    const outer = !this.draining;
+    this.draining = true;
+    try {
+      if (held !== null) for (const chunks of held) transport.write(chunks, byteLengthOf(chunks));
+      if (this.wantRead) transport.resume();
+    } finally {
+      if (outer) this.draining = false;
+    }
     return this.sink;
   }
 
@@ -378,8 +430,41 @@ export class BaseIOStream<B extends Uint8Array = Uint8Array> implements AsyncIte
 
   // ------------------------------------------------------------------ internals
 
+  /**
+   * {@link drain} for a transport event (the sink calls it): when no drain is running, a read
+   * callback the event completes runs at once, inside this drain, rather than from a microtask
+   * (a Tornado-4.4 callback loop then costs no task per transport delivery, as a `'data'`
+   * handler would). Never inside a user's call: those reach the transport from a drain.
+   */
+  protected deliver(): void {
+    const pr = this.pendingRead;
+    if (this.draining || pr.holding) {
+      this.drain();
+      return;
+    }
+    pr.delivering = true;
+    try {
+      this.drain();
+    } finally {
+      pr.delivering = false;
+    }
+  }
+
   /** Carries out every queued core action. Re-entrant: a nested call just continues the queue. */
   protected drain(): void {
+    // A record handler runs inside the drain (or buffered records wait for their microtask):
+    // the loop already running carries out what this call would.
+    if (this.pendingRead.holding) return;
+    const outer = !this.draining;
+    this.draining = true;
+    try {
+      this.drainActions();
+    } finally {
+      if (outer) this.draining = false;
+    }
+  }
+
+  private drainActions(): void {
     const core = this.core;
     for (let a: Action | undefined = core.nextAction(); a !== undefined; a = core.nextAction()) {
       switch (a.type) {

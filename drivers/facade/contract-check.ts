@@ -158,7 +158,7 @@ class CheckingSink extends FacadeSink {
     list.push(err);
     if (!this.checkedCore.closed) {
       this.checkedCore.close(err);
-      this.owner.drain();
+      this.owner.deliver();
     }
   }
 }

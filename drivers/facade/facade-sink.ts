@@ -9,13 +9,13 @@ import type { TransportSink } from './transport.js';
 
 /**
  * What the sink needs of its stream (`BaseIOStream`, whose `detached` flag is private and
- * `drain()` protected: the stream hands itself over as this interface).
+ * `deliver()` protected: the stream hands itself over as this interface).
  */
 export interface SinkOwner {
   /** The stream handed its transport on (STARTTLS): nothing more is reported. */
   readonly detached: boolean;
-  /** Carries out the core's queued actions. */
-  drain(): void;
+  /** Carries out the core's queued actions after a transport event (see `BaseIOStream.deliver`). */
+  deliver(): void;
 }
 
 export class FacadeSink implements TransportSink {
@@ -24,30 +24,30 @@ export class FacadeSink implements TransportSink {
   receive(data: Uint8Array): void {
     if (this.stream.detached) return;
     this.core.receive(data);
-    this.stream.drain();
+    this.stream.deliver();
   }
 
   receiveTransient(data: Uint8Array): void {
     if (this.stream.detached) return;
     this.core.receiveTransient(data);
-    this.stream.drain();
+    this.stream.deliver();
   }
 
   eof(): void {
     if (this.stream.detached) return;
     this.core.receiveEof();
-    this.stream.drain();
+    this.stream.deliver();
   }
 
   error(err: Error): void {
     if (this.stream.detached) return;
     this.core.receiveError(err);
-    this.stream.drain();
+    this.stream.deliver();
   }
 
   written(n: number): void {
     if (this.stream.detached) return;
     this.core.written(n);
-    this.stream.drain();
+    this.stream.deliver();
   }
 }

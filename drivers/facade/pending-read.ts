@@ -1,9 +1,14 @@
 /**
  * `PendingRead`: the handle of a stream's one pending read — the resolvers of its promise, or
- * the Tornado-4.4 `callback` that takes its value instead, its `streamingCallback` and its
- * abort `signal` — and how a read result reaches the caller: a promise, a queued callback, or
- * (completed from the buffer) a resolved promise. {@link BaseIOStream} owns one; its public
- * read methods validate, ask the core, and hand the outcome here.
+ * the Tornado-4.4 `callback` that takes its value instead, its `streamingCallback`, the record
+ * handler of a `readUntilEach`, and its abort `signal` — and how a read result reaches the
+ * caller: a promise, a queued callback, a record handed to its handler, or (completed from the
+ * buffer) a resolved promise. {@link BaseIOStream} owns one; its public read methods validate,
+ * ask the core, and hand the outcome here.
+ *
+ * A `readUntilEach` handler runs inside the stream's drain, from the delivery that completed
+ * its record: while it runs, `holding` is set and a drain it causes (a write, a close) waits
+ * for the loop already running, so records never nest and go out in order.
  *
  * Scalars on one object made with the stream (no object per read): 10,000 idle streams, each
  * with a read pending, should cost little.
@@ -24,14 +29,30 @@ export interface ReadOwner {
   close(error: Error): void;
 }
 
+/** Where deferred drains start: a microtask, without `queueMicrotask`'s per-call resource on Node 20. */
+const RESOLVED = Promise.resolve();
+
 export class PendingRead {
   /** Id of the pending read, 0 when none. */
   id = 0;
+  /**
+   * The stream's drain must not run now: a record handler is running inside it, or a
+   * `readUntilEach` was just started and its buffered records wait for their microtask.
+   */
+  holding = false;
+  /**
+   * The drain running now carries out a transport event from outside any other drain (so not
+   * inside a user's call): a callback read it completes runs at once, as readline's `'line'`
+   * handlers do, with no microtask in between, unless earlier callbacks still wait.
+   */
+  delivering = false;
   private resolve: ((v: never) => void) | null = null;
   private reject: ((e: unknown) => void) | null = null;
   private callback: ((v: never) => void) | null = null;
   // Typed over Uint8Array, not the stream's byte type: the handle is the same for every driver.
   private streaming: ((chunk: Uint8Array) => void) | null = null;
+  /** The `onRecord` of a pending `readUntilEach`. */
+  private each: ((record: Uint8Array) => unknown) | null = null;
   private signal: AbortSignal | null = null;
   /** Created on first use: an idle stream should cost little memory. */
   private abortListener: (() => void) | null = null;
@@ -53,11 +74,25 @@ export class PendingRead {
     }
     this.streaming = streaming as ((chunk: Uint8Array) => void) | null;
     const signal = o?.signal;
-    if (signal !== undefined) {
-      this.signal = signal;
-      signal.addEventListener('abort', (this.abortListener ??= () => { this.abort(); }), { once: true });
-    }
+    if (signal !== undefined) this.listen(signal);
     if (this.core.hasActions) this.owner.drain();
+    return p;
+  }
+
+  /**
+   * A `readUntilEach` the core registered: its promise. What the core queued (the records
+   * already buffered first) is carried out from one microtask, never inside this call.
+   */
+  pendingEach(id: number, onRecord: (record: never) => unknown, signal: AbortSignal | undefined): Promise<void> {
+    const p = newPromise<void>();
+    this.pend(id, taken.resolve, taken.reject, null);
+    release();
+    this.each = onRecord as (record: Uint8Array) => unknown;
+    if (signal !== undefined) this.listen(signal);
+    if (this.core.hasActions) {
+      this.holding = true;
+      void RESOLVED.then(() => { this.resumeHeld(); }); // made here, not per stream: idle streams stay small
+    }
     return p;
   }
 
@@ -84,7 +119,9 @@ export class PendingRead {
     this.clear();
     if (callback !== null) {
       // A failure closed the stream, which reports it (error, close callback).
-      if (a.error === undefined) this.queueCallback(callback, a.value);
+      if (a.error !== undefined) return;
+      if (this.delivering && !this.holding && (this.callbacks === null || this.callbacks.idle)) this.runNow(callback, a.value);
+      else this.queueCallback(callback, a.value);
     } else if (a.error !== undefined) {
       reject(a.error);
     } else {
@@ -92,14 +129,20 @@ export class PendingRead {
     }
   }
 
-  /** A chunk of the pending streaming read. */
+  /** A chunk of the pending streaming read, or a record of the pending `readUntilEach`. */
   streamChunk(a: StreamChunkAction): void {
+    if (a.id !== this.id) return;
+    const each = this.each;
+    if (each !== null) {
+      this.record(each, a.data);
+      return;
+    }
     const cb = this.streaming;
-    if (cb === null || a.id !== this.id) return;
+    if (cb === null) return;
     const data = a.data;
     // Never inside the call that started the read, and in arrival order: a microtask per
     // chunk keeps both (the read's own settlement is queued after its chunks).
-    queueMicrotask(() => { this.callUser(cb, data); });
+    void RESOLVED.then(() => { this.callUser(cb, data); });
   }
 
   /** Runs a user callback; one that throws closes the stream with what it threw. */
@@ -126,6 +169,78 @@ export class PendingRead {
       drain: () => { this.owner.drain(); },
       finish,
     };
+  }
+
+  /**
+   * Runs `onRecord(data)` now, inside the drain (nested drains wait for this one), then for
+   * every further record the core has ready (`takeRecord`: no action, no drain turn per
+   * record). `false` stops the read after that record; a throw stops it, closes the stream
+   * with what was thrown and rejects with it. Either way the records not handed out yet stay
+   * buffered. A close, an abort or a limit inside `onRecord` ends the loop as the core says.
+   */
+  private record(onRecord: (record: Uint8Array) => unknown, data: Uint8Array): void {
+    const id = this.id;
+    const core = this.core;
+    let next: Uint8Array | undefined = data;
+    this.holding = true;
+    try {
+      do {
+        if (onRecord(next) === false) {
+          this.holding = false;
+          this.endEach(id, undefined, false);
+          return;
+        }
+        if (this.id !== id) break;
+        next = core.takeRecord();
+      } while (next !== undefined);
+    } catch (err) {
+      this.holding = false;
+      this.endEach(id, err, true);
+      return;
+    }
+    this.holding = false;
+  }
+
+  /** Ends `readUntilEach` `id` (if it is still the pending read) after a `false` or a throw. */
+  private endEach(id: number, err: unknown, threw: boolean): void {
+    if (this.id !== id) return;
+    const resolve = this.resolve as (v: unknown) => void;
+    const reject = this.reject as (e: unknown) => void;
+    this.core.cancel(id);
+    this.clear();
+    if (!threw) {
+      resolve(undefined);
+      return;
+    }
+    this.owner.close(asError(err));
+    reject(err);
+  }
+
+  /**
+   * Runs a read callback now, inside the delivery's drain: a drain it causes (a write, a
+   * close, a read the buffer satisfies) waits for the loop already running, as for records.
+   */
+  private runNow(callback: (v: never) => void, value: unknown): void {
+    this.holding = true;
+    try {
+      (callback as (v: unknown) => void)(value);
+    } catch (err) {
+      this.holding = false;
+      this.owner.close(asError(err));
+      return;
+    }
+    this.holding = false;
+  }
+
+  /** The microtask `pendingEach` scheduled: the drain it held back runs now. */
+  private resumeHeld(): void {
+    this.holding = false;
+    this.owner.drain();
+  }
+
+  private listen(signal: AbortSignal): void {
+    this.signal = signal;
+    signal.addEventListener('abort', (this.abortListener ??= () => { this.abort(); }), { once: true });
   }
 
   private pend(id: number, resolve: ((v: never) => void) | null, reject: ((e: unknown) => void) | null,
@@ -157,6 +272,7 @@ export class PendingRead {
     this.reject = null;
     this.callback = null;
     this.streaming = null;
+    this.each = null;
     if (this.signal !== null) {
       this.signal.removeEventListener('abort', this.abortListener as () => void);
       this.signal = null;

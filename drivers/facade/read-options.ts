@@ -11,8 +11,9 @@ import type { Scheduler } from './transport.js';
 /** Options every read accepts. */
 export interface ReadOptions<T> {
   /**
-   * Tornado-4.4 style: called with the result from a microtask, never inside the call that
-   * started the read. With a callback the read returns `undefined` and makes no promise;
+   * Tornado-4.4 style: called with the result, never inside the call that started the read:
+   * from the transport event that completed it (inside that delivery, as a `'data'` handler
+   * runs), or from one microtask when the buffer completed it. With a callback the read returns `undefined` and makes no promise;
    * a failure is reported by closing the stream (`error`, close callback) and the callback is
    * not called. A callback that throws closes the stream with what it threw.
    */
@@ -65,9 +66,17 @@ export interface RecordIterOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link BaseIOStream.readUntilEach} (and `eachLine()`). */
+export interface RecordEachOptions {
+  /** As for `readUntil`: a record longer than this (delimiter included) fails the read. */
+  maxBytes?: number;
+  /** Aborting ends the read: it rejects with `signal.reason`, the slot is freed, no byte is lost. */
+  signal?: AbortSignal;
+}
+
 /** Read options that carry a `callback`: the read returns `undefined`. */
 export type WithCallback<O, T> = O & {
-  /** Called with the result from a microtask (see {@link ReadOptions.callback}). */
+  /** Called with the result, never inside the call (see {@link ReadOptions.callback}). */
   callback: (result: T) => void;
 };
 /** Read options without a `callback`: the read returns a promise. */

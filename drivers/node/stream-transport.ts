@@ -59,15 +59,17 @@ export class NodeStreamTransport implements Transport {
     this.oneStream = (writable as object | null) === readable;
     if (readable !== null) {
       guardStream(readable);
+      (readable as Owned)[kTransport] = this;
       readable.pause(); // before 'data': adding the listener would otherwise start the flow
-      if (dataEvents) readable.on('data', this.onData);
-      readable.on('end', this.onEnd);
-      readable.on('error', this.onError);
-      readable.on('close', this.onReadableClose);
+      if (dataEvents) readable.on('data', onData);
+      readable.on('end', onEnd);
+      readable.on('error', onError);
+      readable.on('close', onReadableClose);
     }
     if (writable !== null && !this.oneStream) {
       guardStream(writable);
-      writable.on('error', this.onError);
+      (writable as Owned)[kTransport] = this;
+      writable.on('error', onError);
     }
   }
 
@@ -143,19 +145,22 @@ export class NodeStreamTransport implements Transport {
     const r = this.readable;
     if (r !== null) {
       r.pause();
-      if (this.dataEvents) r.off('data', this.onData);
-      r.off('end', this.onEnd);
-      r.off('error', this.onError);
-      r.off('close', this.onReadableClose);
+      if (this.dataEvents) r.off('data', onData);
+      r.off('end', onEnd);
+      r.off('error', onError);
+      r.off('close', onReadableClose);
     }
-    if (this.writable !== null && !this.oneStream) this.writable.off('error', this.onError);
+    if (this.writable !== null && !this.oneStream) this.writable.off('error', onError);
+    if (r !== null && (r as Owned)[kTransport] === this) (r as Owned)[kTransport] = undefined;
+    const w = this.writable;
+    if (w !== null && (w as Owned)[kTransport] === this) (w as Owned)[kTransport] = undefined;
   }
 
   /** Stops reading through 'data' events: a subclass delivers the reads from now on. */
   protected stopDataEvents(): void {
     if (!this.dataEvents) return;
     this.dataEvents = false;
-    this.readable?.off('data', this.onData);
+    this.readable?.off('data', onData);
   }
 
   /** The peer's end arrived after this transport was closed (a socket's lingering close waits for it). */
@@ -193,23 +198,38 @@ export class NodeStreamTransport implements Transport {
     });
   }
 
-  private readonly onData = (chunk: unknown): void => {
+  /** A chunk from the readable ('data'). */
+  handleData(chunk: unknown): void {
     if (this.closed) return;
     if (chunk instanceof Uint8Array) this.sink.receive(chunk);
     else this.fail(invalidArgType('the readable emitted a string or an object; it must be a byte stream (no setEncoding)'));
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  /** The readable's 'end'. */
+  handleEnd(): void {
     if (this.closed) this.endedAfterClose();
     else this.sink.eof();
-  };
+  }
 
-  private readonly onError = (err: Error): void => {
+  /** An 'error' of either stream. */
+  handleError(err: Error): void {
     this.fail(err);
-  };
+  }
 
-  // Closed without 'end' or 'error': destroyed locally by someone else. A clean close.
-  private readonly onReadableClose = (): void => {
+  /** The readable's 'close' without 'end' or 'error': destroyed locally by someone else. A clean close. */
+  handleReadableClose(): void {
     if (!this.closed && !this.failed) this.sink.eof();
-  };
+  }
 }
+
+/**
+ * The listeners every transport puts on its streams: shared functions that find the transport
+ * through the stream (`this` of an event listener), not four closures per transport (bench W6:
+ * 10,000 idle streams).
+ */
+const kTransport = Symbol('sansio-iostream.transport');
+type Owned = { [kTransport]?: NodeStreamTransport | undefined };
+function onData(this: Owned, chunk: unknown): void { this[kTransport]?.handleData(chunk); }
+function onEnd(this: Owned): void { this[kTransport]?.handleEnd(); }
+function onError(this: Owned, err: Error): void { this[kTransport]?.handleError(err); }
+function onReadableClose(this: Owned): void { this[kTransport]?.handleReadableClose(); }

@@ -5,7 +5,7 @@
  * settles once; `close-with-error` then `closed`, once; after `closed` only settlements of
  * requests issued after the close).
  */
-import { StreamCore, type Action, type StreamCoreOptions } from '../../core/index.js';
+import { StreamClosedError, StreamCore, type Action, type StreamCoreOptions } from '../../core/index.js';
 import { seededRandom, test, type Test } from './harness.js';
 
 /** How queued input is split into `receive()` calls. */
@@ -223,4 +223,17 @@ function describe(a: Action): string {
     case 'closed': return `${a.type} ${a.error === null ? 'null' : a.error.name}`;
     default: return a.type;
   }
+}
+
+type ErrorClass = new (...args: never[]) => Error;
+
+/** `s` is a rejection with StreamClosedError whose realError is an instance of `real` (or absent). */
+export function isClosedError(t: Test, s: Settlement | undefined, real: ErrorClass | Error | undefined, what: string): void {
+  if (!(s?.error instanceof StreamClosedError)) {
+    t.fail(`${what}: expected StreamClosedError, got ${s === undefined ? 'nothing' : s.error ? s.error.name : 'a value'}`);
+    return;
+  }
+  if (real === undefined) t.equal(s.error.realError, undefined, `${what}: StreamClosedError, no realError`);
+  else if (real instanceof Error) t.equal(s.error.realError, real, `${what}: StreamClosedError with that very realError`);
+  else t.ok(s.error.realError instanceof real, `${what}: StreamClosedError{realError: ${real.name}}`);
 }
